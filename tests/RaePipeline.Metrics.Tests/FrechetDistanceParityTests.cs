@@ -1,10 +1,11 @@
 using RaePipeline.Metrics;
+using Xunit.Abstractions;
 
 namespace RaePipeline.Metrics.Tests;
 
 /// <summary>The kit's <c>fid/</c> case: statistics and Fréchet distance of the ADM evaluator (float64, relative 1e-6).</summary>
 [Trait("Category", "Parity")]
-public class FrechetDistanceParityTests
+public class FrechetDistanceParityTests(ITestOutputHelper output)
 {
     const double Relative = 1e-6;
 
@@ -36,6 +37,7 @@ public class FrechetDistanceParityTests
         result.TraceSqrtProduct.Should().BeApproximately(c[$"{tag}/trace_sqrt_product"].item<double>(),
             Relative * Math.Abs(c[$"{tag}/trace_sqrt_product"].item<double>()), $"{tag}/trace_sqrt_product");
         double expected = c[$"{tag}/fid"].item<double>();
+        output.WriteLine($"{tag}: fid {result.Distance:R} (expected {expected:R}, relative error {Math.Abs(result.Distance - expected) / expected:E2}), eps offset {result.UsedEpsOffset}");
         result.Distance.Should().BeApproximately(expected, Relative * Math.Abs(expected), $"{tag}/fid");
     }
 

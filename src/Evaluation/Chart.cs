@@ -75,11 +75,28 @@ public static class Chart
                     started = true;
                 }
                 canvas.DrawPath(line, stroke);
-                using var legend = TextPaint(12);
-                legend.Color = Palette[s % Palette.Length];
-                canvas.DrawText(series[s].Name, plot.Left + 10, plot.Top + 16 + 16 * s, legend);
             }
+            DrawLegend(canvas, plot, series.Select(s => s.Name).ToList());
         });
+    }
+
+    /// <summary>Series names in their colours, in a white box at the top right of the plot.</summary>
+    static void DrawLegend(SKCanvas canvas, SKRect plot, IReadOnlyList<string> names)
+    {
+        using var text = TextPaint(12);
+        float width = names.Max(n => text.MeasureText(n)) + 34, height = 16 * names.Count + 8;
+        var box = new SKRect(plot.Right - width - 8, plot.Top + 8, plot.Right - 8, plot.Top + 8 + height);
+        using var background = new SKPaint { Color = SKColors.White.WithAlpha(230) };
+        using var border = new SKPaint { Color = new SKColor(0xb0, 0xb0, 0xb0), Style = SKPaintStyle.Stroke };
+        canvas.DrawRect(box, background);
+        canvas.DrawRect(box, border);
+        for (int i = 0; i < names.Count; i++)
+        {
+            float y = box.Top + 16 * (i + 1);
+            using var swatch = new SKPaint { Color = Palette[i % Palette.Length], StrokeWidth = 3 };
+            canvas.DrawLine(box.Left + 6, y - 4, box.Left + 24, y - 4, swatch);
+            canvas.DrawText(names[i], box.Left + 30, y, text);
+        }
     }
 
     static SKRect PlotArea() => new(Left, Top, Width - Right, Height - Bottom);

@@ -37,7 +37,10 @@ public sealed record MatrixRun(string Name, IReadOnlyList<KeyValuePair<string, s
     {
         var builder = new StringBuilder();
         foreach (var c in text)
-            builder.Append(char.IsLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_');
+        {
+            var kept = char.IsLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_';
+            if (kept != '_' || builder.Length == 0 || builder[^1] != '_') builder.Append(kept);
+        }
         var name = builder.ToString().Trim('.', '_');
         return name.Length == 0 ? "run" : name.Length > 80 ? name[..80] : name;
     }

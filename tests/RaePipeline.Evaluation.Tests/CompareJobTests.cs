@@ -11,7 +11,10 @@ using static TorchSharp.torch;
 
 namespace RaePipeline.Evaluation.Tests;
 
-/// <summary>A compare run through the real host: two encoder input sizes of a tiny randomly initialized dinov2, each scored by eval.</summary>
+/// <summary>
+/// A compare run through the real host: two encoder input sizes of the parity kit's tiny DINOv2 (real weights in the
+/// HuggingFace folder layout), each run scoring the same images with eval in the encoder's feature space.
+/// </summary>
 public sealed class CompareJobTests : IDisposable
 {
     readonly string folder = Path.Combine(Path.GetTempPath(), "rae-compare-" + Guid.NewGuid().ToString("N"));
@@ -25,7 +28,7 @@ public sealed class CompareJobTests : IDisposable
         Directory.Delete(folder, recursive: true);
     }
 
-    [Fact]
+    [ParityFact("dinov2")]
     public void Compare_over_two_encoder_input_sizes_writes_tables_and_charts_from_each_runs_metrics()
     {
         var generator = new TorchSharp.torch.Generator(5);
@@ -37,13 +40,13 @@ public sealed class CompareJobTests : IDisposable
             NpzFile.Write(Path.Combine(folder, "samples.npz"), [new("arr_0", samplesHwc)]);
             NpzFile.Write(Path.Combine(folder, "reference.npz"), [new("arr_0", referenceHwc)]);
         }
-        File.WriteAllText(Path.Combine(folder, "base.yaml"), """
+        File.WriteAllText(Path.Combine(folder, "base.yaml"), $$"""
             name: tiny-eval
             device: cpu
             seed: 1
             encoder:
               name: dinov2
-              options: { hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, patch_size: 4, image_size: 16 }
+              weights: "{{ParityKit.CaseFolder("dinov2")}}"
             jobs:
               - eval: { samples: samples.npz, reference: reference.npz, batch_size: 5 }
             """);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using RaePipeline.Abstractions;
+using RaePipeline.Data;
 using RaePipeline.Metrics;
 using RaePipeline.Pipeline;
 using static TorchSharp.torch;
@@ -17,7 +18,11 @@ namespace RaePipeline.Evaluation;
 public sealed class EvalJob : Job<EvalOptions>
 {
     public const string FidExtractorName = "inception-v3-fid";
-    public const string DefaultSamplesFile = "samples.npz";
+    /// <summary>Where the <c>sample</c> job writes its npz by default, relative to the run folder.</summary>
+    public static readonly string DefaultSamplesFile = Path.Combine("samples", "samples.npz");
+
+    /// <summary>The <c>reference</c> value that names the pipeline's <c>data</c> block.</summary>
+    public const string DataReference = "data";
 
     public override string Name => "eval";
 
@@ -27,7 +32,9 @@ public sealed class EvalJob : Job<EvalOptions>
     protected override IEnumerable<JobProblem> Validate(JobValidationContext context, EvalOptions options)
     {
         if (string.IsNullOrWhiteSpace(options.Reference))
-            yield return new JobProblem("reference", "eval needs a reference: a folder of images, an npz of images (arr_0) or an npz of statistics (mu, sigma)");
+            yield return new JobProblem("reference", "eval needs a reference: 'data' (the pipeline's data), a folder of images, an npz of images (arr_0) or an npz of statistics (mu, sigma)");
+        else if (options.Reference == DataReference && context.Data.IsEmpty)
+            yield return new JobProblem("reference", "reference 'data' needs a 'data' block in the pipeline");
         if (options.BatchSize < 1) yield return new JobProblem("batch_size", $"batch_size must be positive, got {options.BatchSize}");
         if (options.Limit < 0) yield return new JobProblem("limit", $"limit must be 0 (all) or positive, got {options.Limit}");
         if (options.IsSplitSize < 1) yield return new JobProblem("is_split_size", $"is_split_size must be positive, got {options.IsSplitSize}");
@@ -66,7 +73,7 @@ public sealed class EvalJob : Job<EvalOptions>
 
         var samplesPath = string.IsNullOrWhiteSpace(options.Samples)
             ? Path.Combine(context.RunDirectory, DefaultSamplesFile)
-            : context.ResolvePath(options.Samples);
+            : InRunOrPipelineFolder(context, options.Samples);
         if (string.IsNullOrWhiteSpace(options.Samples) && !File.Exists(samplesPath))
             throw new FileNotFoundException(
                 $"eval: no 'samples' option and no {DefaultSamplesFile} in the run folder {context.RunDirectory} (run a 'sample' job first or set samples: to a folder or npz)",
@@ -135,9 +142,25 @@ public sealed class EvalJob : Job<EvalOptions>
         }
     }
 
+    /// <summary>A relative path names a file of this run when one exists there (e.g. another sample job's output), else one beside the pipeline file.</summary>
+    static string InRunOrPipelineFolder(JobContext context, string path)
+    {
+        var inRun = Path.GetFullPath(Path.Combine(context.RunDirectory, path));
+        return !Path.IsPathRooted(path) && (File.Exists(inRun) || Directory.Exists(inRun)) ? inRun : context.ResolvePath(path);
+    }
+
     static Reference LoadReference(string path, IFeatureExtractor extractor, EvalOptions options, bool isFid,
         JobContext context, ILogger log)
     {
+        if (options.Reference == DataReference)
+        {
+            var source = new DatasetImageSource(Datasets.Open(context.Data, context.PipelineDirectory, context.Seed));
+            var dataImages = FeatureSet.Compute(extractor, source, options.BatchSize, options.Limit,
+                withProbabilities: false, context.Progress, $"{options.Prefix} reference", context.Cancellation);
+            var dataStatistics = GaussianStatistics.FromFeatures(dataImages.Features);
+            dataStatistics.Save(context.RunPath(options.Prefix, "reference_statistics.npz"));
+            return new Reference(dataStatistics, dataImages);
+        }
         bool isNpz = File.Exists(path) && path.EndsWith(".npz", StringComparison.OrdinalIgnoreCase);
         bool hasStatistics = isNpz && GaussianStatistics.IsStatisticsFile(path);
         bool hasImages = Directory.Exists(path) || (isNpz && NpzImageSource.HasImages(path));

@@ -3,10 +3,10 @@ namespace RaePipeline.Evaluation;
 /// <summary>Options of the <c>eval</c> job (YAML keys in snake_case).</summary>
 public sealed class EvalOptions
 {
-    /// <summary>Images to score: a folder or an npz (<c>arr_0</c>); default <c>samples.npz</c> in the run folder (the <c>sample</c> job's output).</summary>
+    /// <summary>Images to score: a folder or an npz (<c>arr_0</c>); default <c>samples/samples.npz</c> in the run folder (the <c>sample</c> job's output). A relative path names a file of the run folder when one exists there, else one beside the pipeline file.</summary>
     public string? Samples { get; set; }
 
-    /// <summary>What to compare with: a folder of images, an npz of images (<c>arr_0</c>, may also hold <c>mu</c>/<c>sigma</c>) or an npz of statistics only.</summary>
+    /// <summary>What to compare with: <c>data</c> (the pipeline's data block), a folder of images, an npz of images (<c>arr_0</c>, may also hold <c>mu</c>/<c>sigma</c>) or an npz of statistics only.</summary>
     public string Reference { get; set; } = "";
 
     /// <summary>

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using RaePipeline.FlowMatching;
 using RaePipeline.Imaging;
 using RaePipeline.Pipeline;
 using RaePipeline.Weights;
@@ -51,7 +52,10 @@ public sealed class SampleJob : Job<SampleJobOptions>
         var decoder = components.Decoder;
         var latent = denoiser.LatentShape;
         long seed = options.Seed ?? context.Seed;
-        var velocity = new PipelineVelocity(components);
+        var guidance = components.Guidance;
+        var velocity = GuidedVelocity.Create(guidance.Method, guidance.Scale,
+            new GuidanceInterval(guidance.Interval[0], guidance.Interval[1]), denoiser,
+            guidance.Method == "autoguidance" ? components.GuideDenoiser : null);
 
         using var givenNoise = options.Noise == null ? null : new GivenNoise(context.ResolvePath(options.Noise), latent);
         int count = givenNoise?.Count ?? options.NumImages;
@@ -62,9 +66,9 @@ public sealed class SampleJob : Job<SampleJobOptions>
         folder = Path.GetDirectoryName(folder)!;
         using var grid = sampler.TimeGrid(latent);
         logger.LogInformation(
-            "sampling images {First}..{End} of {Count} ({Shard}) with {Sampler} ({Steps} grid points, {Nfe} evaluations per image), guidance {Guidance} (scale {Scale})",
+            "sampling images {First}..{End} of {Count} ({Shard}) with {Sampler} ({Steps} grid points, {Nfe} evaluations per image), {Guidance}",
             plan.FirstImage, plan.EndImage - 1, count, options.Shard ?? "no shard", components.NameOf(PipelineRole.Sampler),
-            grid.shape[0], sampler.FunctionEvaluations((int)grid.shape[0]), components.Guidance.Method, components.Guidance.Scale);
+            grid.shape[0], sampler.FunctionEvaluations((int)grid.shape[0]), velocity.Description);
 
         var images = new List<Tensor>();
         using var bar = context.Progress.Start("sample", plan.EndImage - plan.FirstImage, "img");
@@ -79,7 +83,8 @@ public sealed class SampleJob : Job<SampleJobOptions>
                 noise = noise.to(context.Device);
                 var batchLabels = labels[start..end].to(context.Device);
                 var generator = new Generator(SampleSeeds.For(seed, SampleSeeds.SamplerStream, batchIndex++));
-                var sampled = velocity.Sample(sampler, noise, batchLabels, grid.to(context.Device), generator);
+                var (x, y) = velocity.Prepare(noise, batchLabels);
+                var sampled = velocity.Result(sampler.Sample(velocity.Field, x, y, grid.to(context.Device), generator));
                 var decoded = decoder.Decode(components.Statistics?.Denormalize(sampled) ?? sampled);
                 var pixels = PixelConversion.ToUint8Hwc(decoded);
                 images.Add(pixels.MoveToOuterDisposeScope());
@@ -94,6 +99,9 @@ public sealed class SampleJob : Job<SampleJobOptions>
         var shown = (int)Math.Min(options.GridImages, all.shape[0]);
         using (var gridImages = PixelConversion.FromUint8Hwc(all[..shown]))
             ImageGrid.Save(Path.Combine(folder, "grid.png"), gridImages, options.GridColumns);
+        if (options.ClassGridImages > 0)
+            using (var byClass = ClassRows(all, labels[plan.FirstImage..plan.EndImage], options.ClassGridImages))
+                ImageGrid.Save(Path.Combine(folder, "grid_by_class.png"), byClass, options.ClassGridImages);
         var npzName = plan.Count == 1 ? "samples.npz" : $"samples.shard-{plan.Index}-of-{plan.Count}.npz";
         using var shardLabels = labels[plan.FirstImage..plan.EndImage].contiguous();
         using var index = torch.arange(plan.FirstImage, plan.EndImage, dtype: int64);
@@ -101,6 +109,25 @@ public sealed class SampleJob : Job<SampleJobOptions>
         context.Results.Record("sample/images", all.shape[0]);
         context.Results.Record("sample/seconds_per_image", bar.Elapsed.TotalSeconds / Math.Max(1, all.shape[0]));
         logger.LogInformation("wrote {Count} images to {Folder} ({Npz}, grid.png)", all.shape[0], folder, npzName);
+    }
+
+    /// <summary>
+    /// pixels: (N, H, W, 3) uint8, labels: (N,) -> (K' * perClass, 3, H, W): for each class present, its first
+    /// <paramref name="perClass"/> images, a row per class, padded with white.
+    /// </summary>
+    static Tensor ClassRows(Tensor pixels, Tensor labels, int perClass)
+    {
+        using var scope = NewDisposeScope();
+        var images = PixelConversion.FromUint8Hwc(pixels);
+        var rows = new List<Tensor>();
+        foreach (var label in labels.cpu().data<long>().ToArray().Distinct().Order())
+        {
+            var members = images[labels.eq(label)][..perClass];
+            rows.Add(members);
+            if (members.shape[0] < perClass)
+                rows.Add(torch.ones(perClass - members.shape[0], images.shape[1], images.shape[2], images.shape[3]));
+        }
+        return torch.cat(rows, 0).MoveToOuterDisposeScope();
     }
 
     /// <summary>Noise of images [start, end): each image from its own generator, so batching never changes it.</summary>

@@ -33,4 +33,7 @@ public sealed class SampleJobOptions
     public int GridImages { get; set; } = 64;
 
     public int GridColumns { get; set; } = 8;
+
+    /// <summary>Images per class in grid_by_class.png (one row per class); 0 = no such grid.</summary>
+    public int ClassGridImages { get; set; } = 8;
 }

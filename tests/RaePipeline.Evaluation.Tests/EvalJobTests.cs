@@ -127,7 +127,8 @@ public sealed class EvalJobTests : IDisposable
         var act = () => new EvalJob().Run(context, options);
         act.Should().Throw<FileNotFoundException>().WithMessage("*samples.npz*sample*");
 
-        File.Copy(Path.Combine(folder, "reference.npz"), Path.Combine(folder, "samples.npz"));
+        Directory.CreateDirectory(Path.Combine(folder, "samples"));
+        File.Copy(Path.Combine(folder, "reference.npz"), Path.Combine(folder, EvalJob.DefaultSamplesFile));
         new EvalJob().Run(context, options);
         context.Results.Metrics["eval/fd_pooling"].Should().BeApproximately(0, 1e-9, "the same images on both sides");
         context.Results.Metrics["eval/num_samples"].Should().Be(30);

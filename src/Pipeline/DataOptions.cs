@@ -1,0 +1,31 @@
+namespace RaePipeline.Pipeline;
+
+/// <summary>The pipeline's <c>data:</c> block: where images (and labels) come from.</summary>
+public sealed class DataOptions
+{
+    /// <summary><c>synthetic</c> (built in, no download), <c>folder</c> (one sub-folder per class), <c>npz</c> (arr_0 images, optional arr_1 labels), or empty for none.</summary>
+    public string Source { get; set; } = "";
+
+    /// <summary>Folder or file for <c>folder</c> and <c>npz</c>, relative to the pipeline file.</summary>
+    public string? Path { get; set; }
+
+    /// <summary>Side of the square images after the ADM center crop.</summary>
+    public int ImageSize { get; set; } = 256;
+
+    /// <summary>Random horizontal flip when training (stage 2 and statistics; stage-1 recipe has none).</summary>
+    public bool RandomFlip { get; set; } = true;
+
+    /// <summary>For <c>synthetic</c>: number of classes.</summary>
+    public int NumClasses { get; set; } = 10;
+
+    /// <summary>For <c>synthetic</c>: images per class.</summary>
+    public int ImagesPerClass { get; set; } = 64;
+
+    /// <summary>Use at most this many images (0 = all).</summary>
+    public int Limit { get; set; }
+
+    /// <summary>Folder where encoded latents are cached (encoded once, both flips) for stage-2 training; empty = no cache.</summary>
+    public string? LatentCache { get; set; }
+
+    public bool IsEmpty => string.IsNullOrEmpty(Source);
+}

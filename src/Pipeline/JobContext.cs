@@ -1,0 +1,47 @@
+using Microsoft.Extensions.Logging;
+using TorchSharp;
+
+namespace RaePipeline.Pipeline;
+
+/// <summary>Everything a job runs with.</summary>
+public sealed class JobContext
+{
+    public required IPipelineComponents Components { get; init; }
+
+    public required torch.Device Device { get; init; }
+
+    /// <summary>The pipeline's seed; jobs derive their generators from it so runs repeat exactly.</summary>
+    public required long Seed { get; init; }
+
+    /// <summary>The run folder (created): checkpoints, samples, grids, logs, metrics.json.</summary>
+    public required string RunDirectory { get; init; }
+
+    /// <summary>Folder of the pipeline file; relative paths in options resolve against it.</summary>
+    public required string PipelineDirectory { get; init; }
+
+    public required DataOptions Data { get; init; }
+
+    public required ILoggerFactory LoggerFactory { get; init; }
+
+    public required ProgressReporter Progress { get; init; }
+
+    public required RunResults Results { get; init; }
+
+    /// <summary>Runs other pipelines (for <c>compare</c>).</summary>
+    public required IPipelineRunner Runner { get; init; }
+
+    public CancellationToken Cancellation { get; init; }
+
+    public ILogger Logger(string category) => LoggerFactory.CreateLogger(category);
+
+    public string ResolvePath(string path) =>
+        Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(PipelineDirectory, path));
+
+    /// <summary>A path inside the run folder (its parent folders are created).</summary>
+    public string RunPath(params string[] parts)
+    {
+        var path = Path.Combine([RunDirectory, .. parts]);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        return path;
+    }
+}

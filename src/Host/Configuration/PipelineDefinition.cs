@@ -1,0 +1,39 @@
+using RaePipeline.Pipeline;
+using YamlDotNet.RepresentationModel;
+
+namespace RaePipeline.Host.Configuration;
+
+/// <summary>The top level of a pipeline file.</summary>
+public sealed class PipelineDefinition
+{
+    /// <summary>Name of the pipeline; the default run folder is runs/&lt;name&gt;.</summary>
+    public string? Name { get; set; }
+
+    /// <summary><c>auto</c> (CUDA when available, else CPU), <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</summary>
+    public string Device { get; set; } = "auto";
+
+    public long Seed { get; set; }
+
+    /// <summary>Run folder, relative to the current directory.</summary>
+    public string? Output { get; set; }
+
+    /// <summary>Extra plugin folders, relative to the pipeline file.</summary>
+    public string[] Plugins { get; set; } = [];
+
+    public ComponentBlock? Encoder { get; set; }
+    public ComponentBlock? Decoder { get; set; }
+    public ComponentBlock? Denoiser { get; set; }
+    public ComponentBlock? Sampler { get; set; }
+    public ComponentBlock? FeatureExtractor { get; set; }
+
+    /// <summary>Latent statistics file (<c>stat.pt</c> or safetensors), relative to the pipeline file.</summary>
+    public string? Statistics { get; set; }
+
+    /// <summary>Bound to <see cref="GuidanceOptions"/> plus its <c>guide</c> component block.</summary>
+    public YamlMappingNode? Guidance { get; set; }
+
+    public DataOptions Data { get; set; } = new();
+
+    /// <summary>A list of single-key mappings: <c>- train: { ... }</c>.</summary>
+    public YamlSequenceNode? Jobs { get; set; }
+}

@@ -1,0 +1,72 @@
+using System.Reflection;
+using McMaster.NETCore.Plugins;
+using Microsoft.Extensions.Logging;
+using RaePipeline.Abstractions;
+
+namespace RaePipeline.Host.Plugins;
+
+/// <summary>
+/// Loads each plugin assembly into its own load context (McMaster.NETCore.Plugins) that shares the host's
+/// TorchSharp, contracts and building blocks, checks the contract version it was built against, and lets its
+/// registrar fill the catalog.
+/// </summary>
+public sealed class PluginAssemblyLoader(ILogger logger)
+{
+    static readonly Type[] SharedTypes =
+    [
+        typeof(IEncoder), typeof(TorchSharp.torch), typeof(ILogger), typeof(RaePipeline.Weights.WeightFiles),
+    ];
+
+    readonly HashSet<string> loadedNames = new(StringComparer.OrdinalIgnoreCase);
+
+    public void LoadAll(IEnumerable<string> roots, ComponentCatalog catalog)
+    {
+        foreach (var root in roots)
+            foreach (var assemblyPath in PluginFolders.AssembliesUnder(root))
+                Load(assemblyPath, catalog);
+    }
+
+    public void Load(string assemblyPath, ComponentCatalog catalog)
+    {
+        var name = Path.GetFileNameWithoutExtension(assemblyPath);
+        if (!loadedNames.Add(name))
+        {
+            logger.LogWarning("plugin {Name} at {Path} skipped: a plugin of that name is already loaded", name, assemblyPath);
+            return;
+        }
+        Assembly assembly;
+        try
+        {
+            var loader = PluginLoader.CreateFromAssemblyFile(assemblyPath, SharedTypes, config => config.PreferSharedTypes = true);
+            assembly = loader.LoadDefaultAssembly();
+        }
+        catch (Exception e) when (e is BadImageFormatException or FileLoadException or FileNotFoundException)
+        {
+            throw new PluginLoadException(assemblyPath, $"cannot be loaded: {e.Message}", e);
+        }
+        var attribute = assembly.GetCustomAttributesData()
+            .FirstOrDefault(a => a.AttributeType.FullName == typeof(RaePluginAttribute).FullName)
+            ?? throw new PluginLoadException(assemblyPath,
+                "has no [assembly: RaePlugin(typeof(...))] attribute naming its registrar");
+        var registrarType = (Type)attribute.ConstructorArguments[0].Value!;
+        var builtAgainst = new Version((int)attribute.ConstructorArguments[1].Value!, (int)attribute.ConstructorArguments[2].Value!);
+        if (!ContractVersion.IsCompatible(builtAgainst))
+            throw new PluginLoadException(assemblyPath,
+                $"was built against RaePipeline contracts {builtAgainst}, but this host provides contracts {ContractVersion.Current}; " +
+                $"rebuild the plugin against RaePipeline.Abstractions {ContractVersion.Major}.x (minor ≤ {ContractVersion.Minor})");
+        if (!typeof(IPluginRegistrar).IsAssignableFrom(registrarType) || registrarType.GetConstructor(Type.EmptyTypes) == null)
+            throw new PluginLoadException(assemblyPath,
+                $"registrar {registrarType.FullName} must implement IPluginRegistrar and have a public parameterless constructor");
+        var info = new PluginInfo(assembly.GetName().Name!, assembly.GetName().Version ?? new Version(0, 0), builtAgainst, assemblyPath);
+        var registrar = (IPluginRegistrar)Activator.CreateInstance(registrarType)!;
+        try
+        {
+            registrar.Register(catalog.For(info));
+        }
+        catch (Exception e) when (e is not PluginLoadException)
+        {
+            throw new PluginLoadException(assemblyPath, $"registrar failed: {e.Message}", e);
+        }
+        logger.LogDebug("loaded plugin {Name} {Version} from {Path}", info.AssemblyName, info.AssemblyVersion, assemblyPath);
+    }
+}

@@ -2,12 +2,13 @@ using RaePipeline.Abstractions;
 using RaePipeline.Backbones.DiffusionTransformers;
 using RaePipeline.Weights;
 using TorchSharp;
+using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace RaePipeline.Backbones.Tests;
 
 [Trait("Category", "Parity")]
-public class DiTDHParityTests
+public class DiTDHParityTests(ITestOutputHelper output)
 {
     const string Case = "ditdh";
 
@@ -30,7 +31,7 @@ public class DiTDHParityTests
         using var c = ParityKit.Open(Case);
         using var denoiser = Build(c.Path("model.safetensors"));
         using var v = Velocity(denoiser, c);
-        TensorAssert.Close(v, c["v"], what: "ditdh v (model.safetensors)");
+        output.WriteLine($"max abs error {TensorAssert.Close(v, c["v"], what: "ditdh v (model.safetensors)"):E2}");
     }
 
     [ParityFact(Case)]
@@ -39,7 +40,7 @@ public class DiTDHParityTests
         using var c = ParityKit.Open(Case);
         using var denoiser = Build(weights: null);                 // model.yaml's ckpt: checkpoint.pt, entry ema
         using var v = Velocity(denoiser, c);
-        TensorAssert.Close(v, c["v"], what: "ditdh v (checkpoint.pt ema)");
+        output.WriteLine($"max abs error {TensorAssert.Close(v, c["v"], what: "ditdh v (checkpoint.pt ema)"):E2}");
     }
 
     [ParityFact(Case)]
@@ -50,6 +51,7 @@ public class DiTDHParityTests
         using var v = Velocity(denoiser, c);
         double difference = (v - c["v"]).abs().max().item<float>();
         double expected = c.Get<double>("max_abs_diff_if_model_instead_of_ema");
+        output.WriteLine($"model-entry difference {difference:F5}, kit {expected}");
         difference.Should().BeApproximately(expected, 1e-3 * expected + 1e-4,
             "case.json gives the output difference the 'model' weights make");
     }

@@ -1,0 +1,121 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace RaePipeline.Data;
+
+/// <summary>
+/// An endless sequence of batches over a sample collection, epoch after epoch. Epoch e's order is a
+/// <c>randperm</c> and its flips are <c>rand &lt; 0.5</c> draws, both from a torch generator seeded with
+/// (seed, e), so batch i is the same whenever it is asked for: a resumed run continues with exactly the batches
+/// the interrupted run would have seen. With <c>dropLast</c> the incomplete tail of an epoch is skipped.
+/// </summary>
+public sealed class ShuffledBatches
+{
+    readonly Func<int, bool, LabeledSample> load;
+    readonly long seed;
+    readonly bool shuffle;
+    readonly bool randomFlip;
+    long cachedEpoch = -1;
+    long[] order = [];
+    bool[] flips = [];
+
+    /// <param name="count">Number of samples.</param>
+    /// <param name="load">Sample i, flipped horizontally or not: a tensor the batcher takes ownership of, and its label.</param>
+    public ShuffledBatches(int count, Func<int, bool, LabeledSample> load, int batchSize, long seed,
+        bool shuffle = true, bool randomFlip = false, bool dropLast = true)
+    {
+        if (batchSize < 1) throw new ArgumentException($"batch size must be positive, got {batchSize}");
+        if (count < 1) throw new DatasetException("the dataset holds no samples");
+        if (dropLast && count < batchSize)
+            throw new DatasetException(
+                $"the dataset holds {count} samples, fewer than one batch of {batchSize} (lower the batch size or add data)");
+        Count = count;
+        this.load = load;
+        BatchSize = batchSize;
+        this.seed = seed;
+        this.shuffle = shuffle;
+        this.randomFlip = randomFlip;
+        BatchesPerEpoch = dropLast ? count / batchSize : (count + batchSize - 1) / batchSize;
+    }
+
+    /// <summary>Batches of images (B, 3, S, S) in [0, 1], flipped at random when <paramref name="randomFlip"/>.</summary>
+    public static ShuffledBatches OfImages(IImageDataset dataset, int batchSize, long seed,
+        bool shuffle = true, bool randomFlip = false, bool dropLast = true) =>
+        new(dataset.Count, (index, flip) =>
+        {
+            var item = dataset.Get(index);
+            if (!flip) return new LabeledSample(item.Image, item.Label);
+            var flipped = item.Image.flip(-1);
+            item.Image.Dispose();
+            return new LabeledSample(flipped, item.Label);
+        }, batchSize, seed, shuffle, randomFlip, dropLast);
+
+    public int Count { get; }
+    public int BatchSize { get; }
+    public int BatchesPerEpoch { get; }
+
+    /// <summary>Batch <paramref name="index"/> of the endless sequence (epoch = index / BatchesPerEpoch). The caller disposes it.</summary>
+    public LabeledBatch Batch(long index)
+    {
+        if (index < 0) throw new ArgumentOutOfRangeException(nameof(index), $"batch index {index} is negative");
+        long epoch = index / BatchesPerEpoch;
+        int position = (int)(index % BatchesPerEpoch);
+        Plan(epoch);
+        int first = position * BatchSize, size = Math.Min(BatchSize, Count - first);
+        using var scope = NewDisposeScope();
+        var samples = new Tensor[size];
+        var labels = new long[size];
+        for (int i = 0; i < size; i++)
+        {
+            var item = load((int)order[first + i], flips[first + i]);
+            samples[i] = item.Sample;
+            labels[i] = item.Label;
+        }
+        var stacked = torch.stack(samples).MoveToOuterDisposeScope();
+        var labelTensor = torch.tensor(labels, int64).MoveToOuterDisposeScope();
+        return new LabeledBatch(stacked, labelTensor, index, epoch);
+    }
+
+    /// <summary>
+    /// Batches <paramref name="start"/>, <paramref name="start"/>+1, ... (<paramref name="count"/> of them). Each
+    /// batch is disposed when the next one is requested and when the enumeration ends: keep a clone to hold on.
+    /// </summary>
+    public IEnumerable<LabeledBatch> Batches(long start = 0, long count = long.MaxValue)
+    {
+        LabeledBatch? current = null;
+        try
+        {
+            for (long i = 0; i < count; i++)
+            {
+                current?.Dispose();
+                current = Batch(start + i);
+                yield return current;
+            }
+        }
+        finally
+        {
+            current?.Dispose();
+        }
+    }
+
+    /// <summary>Sample indices of one epoch in batch order (for tests and inspection).</summary>
+    public long[] EpochOrder(long epoch)
+    {
+        Plan(epoch);
+        return (long[])order.Clone();
+    }
+
+    void Plan(long epoch)
+    {
+        if (epoch == cachedEpoch) return;
+        using var scope = NewDisposeScope();
+        using var generator = new torch.Generator(SeedDerivation.Derive(seed, "batch-order", epoch), torch.CPU);
+        order = shuffle
+            ? torch.randperm(Count, dtype: int64, generator: generator).data<long>().ToArray()
+            : Enumerable.Range(0, Count).Select(i => (long)i).ToArray();
+        flips = randomFlip
+            ? torch.rand(Count, generator: generator).lt(0.5).data<bool>().ToArray()
+            : new bool[Count];
+        cachedEpoch = epoch;
+    }
+}

@@ -38,7 +38,7 @@ public sealed class SampleGridWriter(JobContext context, IDenoiser denoiser, Exp
             var labels = torch.arange(count, dtype: int64).remainder(numClasses).to(context.Device);
             var grid = sampler.TimeGrid(denoiser.LatentShape);
             var latents = sampler.Sample(denoiser.Forward, noise, labels, grid);
-            var images = decoder.Decode(latents).clamp(0, 1);
+            var images = decoder.Decode(components.Statistics?.Denormalize(latents) ?? latents).clamp(0, 1);
             ImageGrid.Save(path, images, columns: (int)Math.Ceiling(Math.Sqrt(count)));
             log.Info($"sample grid {path}");
         }

@@ -126,6 +126,7 @@ public sealed class TrainJob : Job<TrainJobOptions>
             Facts = new Dictionary<string, string>(facts),
         };
         Resume(context, options, state, checkpoints, facts, log);
+        var statistics = components.Statistics;
 
         log.Info(string.Create(CultureInfo.InvariantCulture,
             $"training {components.NameOf(PipelineRole.Denoiser)} ({parameters.Sum(p => p.Parameter.numel()):N0} trainable parameters) " +
@@ -133,7 +134,7 @@ public sealed class TrainJob : Job<TrainJobOptions>
             $"for {options.Steps} steps of {options.BatchSize} ({options.GradAccumulation} x {microBatch}); lr {schedule}; " +
             $"AdamW betas ({options.Betas[0]}, {options.Betas[1]}) wd {options.WeightDecay}; EMA {options.EmaDecay}; " +
             $"clip {(options.ClipGrad > 0 ? options.ClipGrad : "off")}; class dropout {options.ClassDropout}; times {loss.Times.Name}, {shift}; " +
-            $"latent statistics: none (raw latents)"));
+            $"latent statistics: {(statistics is null ? "none (raw latents)" : $"{statistics.Shape}{(statistics.Mean is null ? ", variance only" : "")}")}"));
 
         var runTimer = Stopwatch.StartNew();
         long firstStep = state.Step;
@@ -159,7 +160,8 @@ public sealed class TrainJob : Job<TrainJobOptions>
                     foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
                     double value = GradientAccumulation.Backward(module, options.GradAccumulation, i =>
                     {
-                        var (latents, labels) = source.Batch(step * options.GradAccumulation + i);
+                        var (raw, labels) = source.Batch(step * options.GradAccumulation + i);
+                        var latents = statistics?.Normalize(raw) ?? raw;
                         var y = DropLabels(labels, dropout, options.ClassDropout, denoiser.NullLabel);
                         using var terms = loss.Compute(denoiser.Forward, latents, y, noise);
                         return terms.Mean();

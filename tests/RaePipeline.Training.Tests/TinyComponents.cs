@@ -87,6 +87,8 @@ public sealed class TestComponents : IPipelineComponents, IDisposable
     public ISampler Sampler => SamplerOrNull ?? throw Missing(PipelineRole.Sampler);
     public IFeatureExtractor FeatureExtractor => throw Missing(PipelineRole.FeatureExtractor);
     public IDenoiser GuideDenoiser => throw Missing(PipelineRole.GuideDenoiser);
+    public RaePipeline.Latents.LatentStatistics? Statistics { get; set; }
+
     public GuidanceOptions Guidance { get; } = new();
 
     public bool Has(PipelineRole role) => role switch

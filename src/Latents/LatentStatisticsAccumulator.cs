@@ -31,8 +31,9 @@ public sealed class LatentStatisticsAccumulator : IDisposable
         var batchDeviations = (x - batchMean).square().sum([0]);
         if (mean is null || squaredDeviations is null)
         {
-            mean = batchMean.MoveToOuterDisposeScope();
-            squaredDeviations = batchDeviations.MoveToOuterDisposeScope();
+            // The running state outlives any caller's per-batch dispose scope: it belongs to the accumulator.
+            mean = batchMean.DetachFromDisposeScope();
+            squaredDeviations = batchDeviations.DetachFromDisposeScope();
         }
         else
         {
@@ -42,8 +43,8 @@ public sealed class LatentStatisticsAccumulator : IDisposable
             var newDeviations = squaredDeviations + batchDeviations + delta.square() * (Count * (double)n / total);
             mean.Dispose();
             squaredDeviations.Dispose();
-            mean = newMean.MoveToOuterDisposeScope();
-            squaredDeviations = newDeviations.MoveToOuterDisposeScope();
+            mean = newMean.DetachFromDisposeScope();
+            squaredDeviations = newDeviations.DetachFromDisposeScope();
         }
         Count += n;
     }

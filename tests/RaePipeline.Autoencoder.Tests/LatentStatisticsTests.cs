@@ -95,7 +95,12 @@ public class LatentStatisticsTests
             .Select((b, i) => (randn([b, 4, 3, 3], generator: generator) * (1 + i) + i * 0.5).to(float32))
             .ToList();
         using var accumulator = new LatentStatisticsAccumulator();
-        foreach (var batch in batches) accumulator.Add(batch);
+        foreach (var batch in batches)
+        {
+            // Callers add inside their own per-batch dispose scope; the running state must survive it.
+            using var scope = NewDisposeScope();
+            accumulator.Add(batch);
+        }
 
         using var all = cat(batches, 0).to(float64);
         using var expectedMean = all.mean([0]);

@@ -27,7 +27,7 @@ public sealed class Rae : IDisposable
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        var exit = RaeCommand.Run(["-v", .. args], output, error, ProgressReporter.Silent, _ => { });
+        var exit = RaeCommand.Run([args[0], "-v", .. args[1..]], output, error, ProgressReporter.Silent, _ => { });
         exit.Should().Be(0, $"rae {string.Join(' ', args)} failed:\n{error}\n{output}");
         return output.ToString();
     }

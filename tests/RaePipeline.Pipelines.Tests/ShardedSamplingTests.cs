@@ -8,7 +8,7 @@ public class ShardedSamplingTests
         seed: 5
         encoder:
           name: dinov2
-          options: { hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, patch_size: 4, image_size: 16, num_register_tokens: 4 }
+          options: { hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, mlp_ratio: 2, patch_size: 4, image_size: 16, num_register_tokens: 4 }
         decoder:
           name: vit-decoder
           options: { hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, patch_size: 4 }

@@ -94,7 +94,8 @@ public sealed class VitDecoder : IDecoder
     public static ComponentDescription Describe(ComponentContext context, VitDecoderOptions options)
     {
         var architecture = ResolveArchitecture(context, options);
-        ResolveNormalization(context, options);
+        // Paired with an encoder, the normalization comes from it when the decoder is built; alone, options must give it.
+        if (context.EncoderLatent is null) ResolveNormalization(context, options);
         return new ComponentDescription { Latent = architecture.Latent, ImageSize = architecture.OutputSize };
     }
 

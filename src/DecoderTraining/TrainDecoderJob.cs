@@ -51,9 +51,8 @@ public sealed class TrainDecoderJob : Job<TrainDecoderOptions>
         if (options.Augment.Cutout is < 0 or >= 1)
             yield return new JobProblem("augment.cutout", $"augment.cutout must be in [0, 1), got {options.Augment.Cutout}");
         if (options.GridImages < 1) yield return new JobProblem("grid_images", $"grid_images must be positive, got {options.GridImages}");
-        if (!options.Resume.Equals("auto", StringComparison.OrdinalIgnoreCase) && !options.Resume.Equals("none", StringComparison.OrdinalIgnoreCase)
-            && string.IsNullOrWhiteSpace(options.Resume))
-            yield return new JobProblem("resume", "resume must be 'auto', 'none' or a checkpoint path");
+        if (string.IsNullOrWhiteSpace(options.Resume))
+            yield return new JobProblem("resume", "resume must be 'auto', 'none' or a decoder checkpoint folder");
     }
 
     protected override void Run(JobContext context, TrainDecoderOptions options)

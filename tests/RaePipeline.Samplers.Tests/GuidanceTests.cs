@@ -1,3 +1,4 @@
+using RaePipeline.Abstractions;
 using RaePipeline.FlowMatching;
 using static TorchSharp.torch;
 
@@ -87,5 +88,47 @@ public class GuidanceTests
     {
         var reversed = () => new GuidanceInterval(0.8, 0.3);
         reversed.Should().Throw<ArgumentException>().WithMessage("*t_min < t_max*");
+    }
+
+    [Theory]
+    [InlineData("cfg", 1.5, true)]
+    [InlineData("autoguidance", 1.42, true)]
+    [InlineData("cfg", 1.0, false)]
+    [InlineData("none", 4.0, false)]
+    public void Guided_velocity_doubles_the_batch_only_when_guiding(string method, double scale, bool doubles)
+    {
+        using var scope = NewDisposeScope();
+        using var main = new FieldDenoiser(Field);
+        using var guide = new FieldDenoiser((x, t, y) => 0.5f * Field(x, t, y));
+        var guided = GuidedVelocity.Create(method, scale, GuidanceInterval.Always, main, guide);
+        guided.DoublesBatch.Should().Be(doubles);
+        var noise = randn(2, 2, 3, 3);
+        var (x, y) = guided.Prepare(noise, tensor(new long[] { 1, 2 }));
+        x.shape[0].Should().Be(doubles ? 4 : 2);
+        var v = guided.Field(x, full([x.shape[0]], 0.5f), y);
+        var samples = guided.Result(v);
+        samples.shape.Should().Equal(noise.shape);
+        var conditional = Field(noise, full([2], 0.5f), tensor(new long[] { 1, 2 }));
+        var weak = method == "cfg" ? Field(noise, full([2], 0.5f), full([2], NullLabel, dtype: ScalarType.Int64)) : 0.5f * conditional;
+        var expected = doubles ? weak + (float)scale * (conditional - weak) : conditional;
+        TensorAssert.Close(samples, expected, 1e-5, 1e-5, $"{method} {scale}");
+    }
+
+    [Fact]
+    public void Autoguidance_without_a_guide_is_refused()
+    {
+        using var main = new FieldDenoiser(Field);
+        var create = () => GuidedVelocity.Create("autoguidance", 1.5, GuidanceInterval.Always, main);
+        create.Should().Throw<ArgumentException>().WithMessage("*guide*");
+    }
+
+    /// <summary>A denoiser around a synthetic field, with the null label of <see cref="GuidanceTests"/>.</summary>
+    sealed class FieldDenoiser(VelocityField field) : IDenoiser
+    {
+        public LatentShape LatentShape => new(2, 3, 3);
+        public int NumClasses => (int)NullLabel;
+        public Tensor Forward(Tensor x, Tensor t, Tensor y) => field(x, t, y);
+        public TorchSharp.torch.nn.Module Module => throw new NotSupportedException("no module");
+        public void Dispose() { }
     }
 }

@@ -19,9 +19,9 @@ public class SamplerBehaviourTests
         {
             var options = new EulerMaruyamaOptions { NumSteps = 12, ShiftBase = 4.5 };
             sde?.Invoke(options);
-            return catalog.Create<EulerMaruyamaOptions>(name, context, options);
+            return catalog.Create<ISampler, EulerMaruyamaOptions>(name, context, options);
         }
-        return catalog.Create<OdeSamplerOptions>(name, context, new OdeSamplerOptions { NumSteps = 12, ShiftBase = 4.5 });
+        return catalog.Create<ISampler, OdeSamplerOptions>(name, context, new OdeSamplerOptions { NumSteps = 12, ShiftBase = 4.5 });
     }
 
     [Theory]
@@ -147,19 +147,4 @@ public class SamplerBehaviourTests
         var run = () => sampler.Sample((x, t, y) => x, noise, zeros([1], dtype: ScalarType.Int64), tensor(new[] { 0.5f, 0.7f }));
         run.Should().Throw<ArgumentException>().WithMessage("*decrease*");
     }
-}
-
-/// <summary>Collects a registrar's components and builds them by name, as the host's catalog does.</summary>
-sealed class RecordingCatalog : IComponentCatalog
-{
-    readonly Dictionary<string, object> registrations = [];
-
-    public void Add<TRole, TOptions>(ComponentRegistration<TRole, TOptions> registration)
-        where TRole : class where TOptions : class, new() =>
-        registrations.Add(registration.Name, registration);
-
-    public IReadOnlyCollection<string> Names => registrations.Keys;
-
-    public ISampler Create<TOptions>(string name, ComponentContext context, TOptions options) where TOptions : class, new() =>
-        ((ComponentRegistration<ISampler, TOptions>)registrations[name]).Create(context, options);
 }

@@ -1,0 +1,56 @@
+using RaePipeline.Abstractions;
+using RaePipeline.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace RaePipeline.Training;
+
+/// <summary>
+/// Raw (un-normalized) latent batches for stage-2 training, as an endless seeded sequence (batch i is the same
+/// whenever it is asked for): read from a <see cref="LatentCache"/> (each image or its mirror image chosen at
+/// random when flips are on), or encoded on the fly from image batches (randomly flipped images, encoded under
+/// no_grad).
+/// </summary>
+public sealed class LatentBatchSource : IDisposable
+{
+    readonly ShuffledBatches batches;
+    readonly IEncoder? encoder;
+    readonly Device device;
+    readonly LatentCache? cache;
+
+    LatentBatchSource(ShuffledBatches batches, IEncoder? encoder, LatentCache? cache, Device device)
+    {
+        this.batches = batches;
+        this.encoder = encoder;
+        this.cache = cache;
+        this.device = device;
+    }
+
+    public static LatentBatchSource FromCache(LatentCache cache, int batchSize, long seed, bool randomFlip, Device device) =>
+        new(cache.Batches(batchSize, seed, randomFlip), null, cache, device);
+
+    public static LatentBatchSource Encoding(IImageDataset dataset, IEncoder encoder, int batchSize, long seed, bool randomFlip, Device device) =>
+        new(ShuffledBatches.OfImages(dataset, batchSize, seed, randomFlip: randomFlip), encoder, null, device);
+
+    public int BatchesPerEpoch => batches.BatchesPerEpoch;
+
+    /// <summary>Batch <paramref name="index"/>: raw latents (B, C, h, w) float32 and labels (B,) int64, on the device.</summary>
+    public (Tensor Latents, Tensor Labels) Batch(long index)
+    {
+        using var scope = NewDisposeScope();
+        using var batch = batches.Batch(index);
+        Tensor latents;
+        if (encoder is null)
+        {
+            latents = batch.Samples.to(device).alias(); // a handle of its own: the batch is disposed below
+        }
+        else
+        {
+            using var noGrad = torch.no_grad();
+            latents = encoder.Encode(batch.Samples.to(device)).to(float32);
+        }
+        return (latents.MoveToOuterDisposeScope(), batch.Labels.to(device).alias().MoveToOuterDisposeScope());
+    }
+
+    public void Dispose() => cache?.Dispose();
+}

@@ -5,11 +5,12 @@ using RaePipeline.Imaging;
 using RaePipeline.Pipeline;
 using RaePipeline.Weights;
 using TorchSharp;
+using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace RaePipeline.DecoderTraining.Tests;
 
-public class TrainDecoderJobTests
+public class TrainDecoderJobTests(ITestOutputHelper output)
 {
     internal const int ImageSize = 16;
     internal const int Patch = 4;
@@ -78,6 +79,7 @@ public class TrainDecoderJobTests
         l1.First().Step.Should().Be(1);
         l1.Last().Step.Should().Be(300);
         double start = l1.First().Value, end = l1.Last().Value;
+        output.WriteLine($"L1 at step 1: {start:F4}, at step 300: {end:F4}");
         end.Should().BeLessThan(start / 2, $"L1 went from {start:F4} to {end:F4}");
         results.Curve("train-decoder/loss").Should().HaveCount(l1.Count);
         results.Curve("train-decoder/disc_loss").Should().NotBeEmpty().And.OnlyContain(p => double.IsFinite(p.Value));

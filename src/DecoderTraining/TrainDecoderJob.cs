@@ -51,9 +51,8 @@ public sealed class TrainDecoderJob : Job<TrainDecoderOptions>
         if (options.Augment.Cutout is < 0 or >= 1)
             yield return new JobProblem("augment.cutout", $"augment.cutout must be in [0, 1), got {options.Augment.Cutout}");
         if (options.GridImages < 1) yield return new JobProblem("grid_images", $"grid_images must be positive, got {options.GridImages}");
-        if (!options.Resume.Equals("auto", StringComparison.OrdinalIgnoreCase) && !options.Resume.Equals("none", StringComparison.OrdinalIgnoreCase)
-            && string.IsNullOrWhiteSpace(options.Resume))
-            yield return new JobProblem("resume", "resume must be 'auto', 'none' or a checkpoint path");
+        if (string.IsNullOrWhiteSpace(options.Resume))
+            yield return new JobProblem("resume", "resume must be 'auto', 'none' or a decoder checkpoint folder");
     }
 
     protected override void Run(JobContext context, TrainDecoderOptions options)
@@ -71,6 +70,8 @@ public sealed class TrainDecoderJob : Job<TrainDecoderOptions>
                 $"train-decoder: the data gives {dataset.ImageSize}px images but the decoder makes {decoder.OutputSize}px images; " +
                 $"set data.image_size to {decoder.OutputSize}");
         // Stage 1 trains without flips (the recipe's transform is resize + random crop, no flip).
+        if (context.Data.RandomFlip)
+            log.LogInformation("train-decoder: data.random_flip is not applied: the stage-1 recipe trains the decoder without flips");
         var batches = ShuffledBatches.OfImages(dataset, options.BatchSize, context.Seed, shuffle: true, randomFlip: false);
         var plan = DecoderTrainingPlan.From(options, batches.BatchesPerEpoch);
         log.LogInformation("train-decoder: {Plan}; {Images} images from {Data}", plan, dataset.Count, dataset.Identity);

@@ -1,3 +1,4 @@
+using RaePipeline.Pipeline;
 using RaePipeline.Weights;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -119,5 +120,27 @@ public class LpipsTests(LpipsWeightFiles files) : IClassFixture<LpipsWeightFiles
         // The linear-head file given where the VGG file belongs: every features.* key is missing.
         FluentActions.Invoking(() => Lpips.Load(linearPath, linearPath)).Should().Throw<WeightsFormatException>()
             .Where(e => e.Message.Contains("features.0.weight"));
+    }
+
+    [Fact]
+    public void The_job_adds_the_weighted_lpips_to_the_l1_loss()
+    {
+        using var folder = new TemporaryFolder();
+        using var encoder = new PatchProjectionEncoder(TrainDecoderJobTests.ImageSize, TrainDecoderJobTests.Patch, channels: 48, seed: 1);
+        using var decoder = TrainDecoderJobTests.TinyDecoder(encoder, folder.Path);
+        var results = new RunResults();
+        var options = new TrainDecoderOptions
+        {
+            Steps = 3, BatchSize = 16, Lpips = true, LpipsWeight = 0.5, LpipsVgg = files.Vgg, LpipsLinear = files.Linear,
+            DiscWeight = 0, LogEvery = 1, GridImages = 2,
+        };
+        new TrainDecoderJob().Run(TrainDecoderJobTests.Context(folder, encoder, decoder, new RecordingLoggerFactory(), results), options);
+        var l1 = results.Curve("train-decoder/l1");
+        var lpips = results.Curve("train-decoder/lpips");
+        var loss = results.Curve("train-decoder/loss");
+        lpips.Select(p => p.Step).Should().Equal(1, 2, 3);
+        lpips.Should().OnlyContain(p => p.Value > 0 && double.IsFinite(p.Value));
+        for (int i = 0; i < 3; i++) loss[i].Value.Should().BeApproximately(l1[i].Value + 0.5 * lpips[i].Value, 1e-5);
+        results.Curve("train-decoder/gan").Should().BeEmpty();
     }
 }

@@ -1,4 +1,5 @@
 using RaePipeline.Abstractions;
+using RaePipeline.Latents;
 using RaePipeline.Pipeline;
 
 namespace RaePipeline.DecoderTraining.Tests;
@@ -12,8 +13,8 @@ sealed class TestPipelineComponents(IEncoder encoder, IDecoder decoder) : IPipel
     public ISampler Sampler => throw Absent(PipelineRole.Sampler);
     public IFeatureExtractor FeatureExtractor => throw Absent(PipelineRole.FeatureExtractor);
     public IDenoiser GuideDenoiser => throw Absent(PipelineRole.GuideDenoiser);
-    public RaePipeline.Latents.LatentStatistics? Statistics { get; set; }
-
+    /// <summary>Decoder training works on raw latents; no statistics are involved.</summary>
+    public LatentStatistics? Statistics { get; set; }
     public GuidanceOptions Guidance => throw new InvalidOperationException("no guidance block in this test pipeline");
     public bool Has(PipelineRole role) => role is PipelineRole.Encoder or PipelineRole.Decoder;
     public string NameOf(PipelineRole role) => role switch

@@ -5,17 +5,18 @@ using RaePipeline.Imaging;
 using RaePipeline.Pipeline;
 using RaePipeline.Weights;
 using TorchSharp;
+using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace RaePipeline.DecoderTraining.Tests;
 
-public class TrainDecoderJobTests
+public class TrainDecoderJobTests(ITestOutputHelper output)
 {
-    const int ImageSize = 16;
-    const int Patch = 4;
+    internal const int ImageSize = 16;
+    internal const int Patch = 4;
 
     /// <summary>A tiny vit-decoder (randomly initialized, seeded) for <paramref name="encoder"/>'s latents.</summary>
-    static IDecoder TinyDecoder(IEncoder encoder, string folder) => VitDecoder.Create(
+    internal static IDecoder TinyDecoder(IEncoder encoder, string folder) => VitDecoder.Create(
         new ComponentContext
         {
             Device = CPU, Seed = 2, WeightsPath = null, BaseDirectory = folder,
@@ -23,7 +24,7 @@ public class TrainDecoderJobTests
         },
         new VitDecoderOptions { HiddenSize = 64, NumHiddenLayers = 2, NumAttentionHeads = 4, IntermediateSize = 128, PatchSize = Patch });
 
-    static JobContext Context(TemporaryFolder folder, IEncoder encoder, IDecoder decoder, ILoggerFactory logs,
+    internal static JobContext Context(TemporaryFolder folder, IEncoder encoder, IDecoder decoder, ILoggerFactory logs,
         RunResults results, ProgressReporter? progress = null, CancellationToken cancellation = default, string run = "run") => new()
     {
         Components = new TestPipelineComponents(encoder, decoder),
@@ -78,6 +79,7 @@ public class TrainDecoderJobTests
         l1.First().Step.Should().Be(1);
         l1.Last().Step.Should().Be(300);
         double start = l1.First().Value, end = l1.Last().Value;
+        output.WriteLine($"L1 at step 1: {start:F4}, at step 300: {end:F4}");
         end.Should().BeLessThan(start / 2, $"L1 went from {start:F4} to {end:F4}");
         results.Curve("train-decoder/loss").Should().HaveCount(l1.Count);
         results.Curve("train-decoder/disc_loss").Should().NotBeEmpty().And.OnlyContain(p => double.IsFinite(p.Value));
@@ -146,5 +148,26 @@ public class TrainDecoderJobTests
         {
             if (value != null && value.Contains(marker)) cancellation.Cancel();
         }
+    }
+
+    [Fact]
+    public void Validation_names_missing_roles_and_bad_options()
+    {
+        var context = new JobValidationContext
+        {
+            Roles = new HashSet<PipelineRole> { PipelineRole.Encoder },
+            Data = new DataOptions { Source = "synthetic" },
+        };
+        var options = new TrainDecoderOptions { Unit = "hours", BatchSize = 0, FinalLr = 1.0 };
+        options.Discriminator.KernelSize = 4;
+        options.Discriminator.EmbedDim = 100;   // not a multiple of its 6 heads
+        var problems = new TrainDecoderJob().Validate(context, options).ToList();
+        problems.Should().Contain(p => p.OptionKey == null && p.Message.Contains("'decoder'"));
+        problems.Select(p => p.OptionKey).Should().Contain(["unit", "batch_size", "final_lr", "discriminator.kernel_size", "discriminator.embed_dim"]);
+        new TrainDecoderJob().Validate(new JobValidationContext
+        {
+            Roles = new HashSet<PipelineRole> { PipelineRole.Encoder, PipelineRole.Decoder },
+            Data = new DataOptions { Source = "synthetic" },
+        }, new TrainDecoderOptions()).Should().BeEmpty();
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using RaePipeline.Pipeline;
 using RaePipeline.Weights;
 using TorchSharp;
@@ -41,6 +42,47 @@ public class TrainJobTests
         var a = WeightFiles.ReadStateDict(Path.Combine(folder.Combine("whole", "train", "checkpoints", "step-00000006"), "ema.safetensors"));
         var b = WeightFiles.ReadStateDict(Path.Combine(folder.Combine("split", "train", "checkpoints", "step-00000006"), "ema.safetensors"));
         foreach (var (name, value) in a) b[name].SameValues(value).Should().BeTrue(name);
+    }
+
+    [Fact]
+    public void A_cancelled_run_writes_a_checkpoint_and_resumes_exactly()
+    {
+        using var folder = new TemporaryFolder();
+        var options = Options(5);
+        options.CheckpointEvery = 0;
+        var whole = Train(folder.Combine("whole"), options);
+
+        using var cancellation = new CancellationTokenSource();
+        using (var components = TinyPipeline.Components())
+        {
+            var context = TinyPipeline.Context(components, folder.Combine("cancelled"), TinyPipeline.Data(), cancellation: cancellation.Token);
+            context = new JobContext
+            {
+                Components = context.Components, Device = context.Device, Seed = context.Seed, RunDirectory = context.RunDirectory,
+                PipelineDirectory = context.PipelineDirectory, Data = context.Data, Progress = context.Progress,
+                Results = context.Results, Runner = context.Runner, Cancellation = context.Cancellation,
+                LoggerFactory = new CancellingLoggerFactory("step 2/5", cancellation),
+            };
+            FluentActions.Invoking(() => new TrainJob().Run(context, options)).Should().Throw<OperationCanceledException>();
+            context.Results.Curve("train/loss").Should().Equal(whole.Take(2));
+        }
+        TrainingCheckpoint.List(folder.Combine("cancelled", "train", "checkpoints")).Select(c => c.Step).Should().Equal(2);
+        Train(folder.Combine("cancelled"), options).Should().Equal(whole.Skip(2));
+    }
+
+    /// <summary>Cancels the run when a log message contains a given text.</summary>
+    sealed class CancellingLoggerFactory(string trigger, CancellationTokenSource source) : ILoggerFactory, ILogger
+    {
+        public ILogger CreateLogger(string categoryName) => this;
+        public void AddProvider(ILoggerProvider provider) { }
+        public void Dispose() { }
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (formatter(state, exception).Contains(trigger)) source.Cancel();
+        }
     }
 
     [Fact]

@@ -8,16 +8,15 @@ namespace RaePipeline.DecoderTraining;
 /// translation by whole pixels in [-round(H/8), round(H/8)] (and likewise W) with zero fill; colour: brightness
 /// + U(-0.5, 0.5), saturation (x - channel mean) * U(0, 2) + channel mean, contrast (x - image mean) * U(0.5, 1.5) +
 /// image mean; cutout (off unless a ratio is given): a square of round(ratio * side) set to zero.
+/// Random draws come from the generator passed to <see cref="Apply"/>.
 /// </summary>
 public sealed class DiffAugment
 {
     const double TranslationRatio = 0.125;
-    readonly Generator generator;
 
-    public DiffAugment(long seed, bool translation = true, bool color = true, double cutout = 0.0)
+    public DiffAugment(bool translation = true, bool color = true, double cutout = 0.0)
     {
         if (cutout < 0 || cutout >= 1) throw new ArgumentOutOfRangeException(nameof(cutout), cutout, "cutout ratio must be in [0, 1)");
-        generator = new Generator((ulong)seed);
         Translation = translation;
         Color = color;
         Cutout = cutout;
@@ -30,18 +29,18 @@ public sealed class DiffAugment
     public override string ToString() => $"DiffAugment(translation {Translation}, color {Color}, cutout {Cutout})";
 
     /// <summary>x: (B, C, H, W) -> augmented (B, C, H, W) float32, differentiable in x.</summary>
-    public Tensor Apply(Tensor x)
+    public Tensor Apply(Tensor x, Generator generator)
     {
         using var scope = NewDisposeScope();
         var h = x.to(float32);
-        if (Translation) h = Translate(h, Draw(h, 2));
-        if (Color) h = Recolor(h, Draw(h, 3));
-        if (Cutout > 0) h = CutOut(h, Draw(h, 2));
+        if (Translation) h = Translate(h, Draw(h, 2, generator));
+        if (Color) h = Recolor(h, Draw(h, 3, generator));
+        if (Cutout > 0) h = CutOut(h, Draw(h, 2, generator));
         return h.MoveToOuterDisposeScope();
     }
 
     /// <summary>(count, B) uniform draws in [0, 1) on x's device.</summary>
-    Tensor Draw(Tensor x, int count) => rand([count, x.shape[0]], generator: generator).to(x.device);
+    static Tensor Draw(Tensor x, int count, Generator generator) => rand([count, x.shape[0]], generator: generator).to(x.device);
 
     /// <summary>Shifts every sample by its own whole-pixel offset; pixels shifted in from outside are zero.</summary>
     static Tensor Translate(Tensor x, Tensor uniform)

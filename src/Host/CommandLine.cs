@@ -1,7 +1,7 @@
 namespace RaePipeline.Host;
 
 /// <summary>
-/// Parsed arguments: <c>rae &lt;command&gt; [pipeline.yaml] [--device D] [--seed N] [--set k=v]... [--output DIR]
+/// Parsed arguments: <c>rae &lt;command&gt; [pipeline.yaml] [--device D] [--seed N] [--set k=v]... [--run-dir DIR]
 /// [--only a,b] [--skip a,b] [-v] [--key value]...</c>. Unknown <c>--key value</c> pairs are job options for
 /// <c>rae &lt;job&gt;</c> commands.
 /// </summary>
@@ -10,7 +10,7 @@ public sealed class CommandLine
     public string Command { get; private init; } = "help";
     public string? PipelinePath { get; private set; }
     public List<string> Overrides { get; } = [];
-    public string? Output { get; private set; }
+    public string? RunDirectory { get; private set; }
     public HashSet<string> Only { get; } = new(StringComparer.Ordinal);
     public HashSet<string> Skip { get; } = new(StringComparer.Ordinal);
     public bool Verbose { get; private set; }
@@ -40,8 +40,8 @@ public sealed class CommandLine
                 case "--set":
                     line.Overrides.Add(Next());
                     break;
-                case "--output":
-                    line.Output = Next();
+                case "--run-dir":
+                    line.RunDirectory = Next();
                     break;
                 case "--only":
                     line.Only.UnionWith(Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
@@ -80,7 +80,7 @@ public sealed class CommandLine
           --device auto|cpu|cuda|cuda:N   override the pipeline's device
           --seed N                        override the pipeline's seed
           --set path.to.key=value         override any value of the pipeline (repeatable)
-          --output DIR                    run folder (default: the pipeline's output, or runs/<name>)
+          --run-dir DIR                   run folder (default: the pipeline's output, or runs/<name>)
           -v, --verbose                   debug logging and stack traces
         plugin folders: plugins/ beside rae, RAE_PLUGIN_PATH, and the pipeline's `plugins:` list
         """;

@@ -55,7 +55,7 @@ public static class RaeCommand
                     var skip = new HashSet<string>(line.Skip);
                     if (line.Only.Count > 0)
                         skip.UnionWith(runner.Jobs.Names.Where(n => !line.Only.Contains(n)));
-                    var summary = runner.Run(RequirePipeline(line), line.Overrides, line.Output, skip);
+                    var summary = runner.Run(RequirePipeline(line), line.Overrides, line.RunDirectory, skip);
                     output.WriteLine($"run finished in {summary.WallTime.TotalSeconds:F1} s: {summary.RunDirectory}");
                     return 0;
                 }
@@ -102,7 +102,7 @@ public static class RaeCommand
         if (!present) overrides.Add($"jobs=[{{{job.Name}: {{}}}}]");
         overrides.AddRange(line.JobOptions.Select(o => $"jobs.{job.Name}.{o.Key}={o.Value}"));
         var skip = runner.Jobs.Names.Where(n => n != job.Name).ToHashSet();
-        var summary = runner.Run(path, overrides, line.Output, skip);
+        var summary = runner.Run(path, overrides, line.RunDirectory, skip);
         output.WriteLine($"{job.Name} finished in {summary.WallTime.TotalSeconds:F1} s: {summary.RunDirectory}");
         return 0;
     }

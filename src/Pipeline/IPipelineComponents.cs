@@ -1,4 +1,5 @@
 using RaePipeline.Abstractions;
+using RaePipeline.Latents;
 
 namespace RaePipeline.Pipeline;
 
@@ -19,6 +20,12 @@ public interface IPipelineComponents
     IDenoiser GuideDenoiser { get; }
 
     GuidanceOptions Guidance { get; }
+
+    /// <summary>
+    /// Latent statistics: from the pipeline's <c>statistics</c> file (loaded on first use), or set by a job that
+    /// computed them (<c>stats</c>); null when there are none (latents are then used as the encoder gives them).
+    /// </summary>
+    LatentStatistics? Statistics { get; set; }
 
     bool Has(PipelineRole role);
 

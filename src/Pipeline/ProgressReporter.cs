@@ -76,7 +76,7 @@ public sealed class ProgressBar : IDisposable
         if (output == null) return;
         var now = clock.Elapsed;
         var minimum = interactive ? TimeSpan.FromMilliseconds(200) : lineInterval;
-        if (!force && now - lastDrawn < minimum) return;
+        if (!force && lastDrawn != TimeSpan.MinValue && now - lastDrawn < minimum) return;
         lastDrawn = now;
         double fraction = Total > 0 ? Math.Min(1.0, (double)Done / Total) : 0;
         var eta = Rate > 0 && Total > Done ? TimeSpan.FromSeconds((Total - Done) / Rate) : TimeSpan.Zero;

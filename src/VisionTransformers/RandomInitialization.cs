@@ -5,9 +5,10 @@ using static TorchSharp.torch;
 namespace RaePipeline.VisionTransformers;
 
 /// <summary>
-/// Seeded initialization of a freshly built ViT (HF ViT/ViT-MAE <c>_init_weights</c> style): Linear and Conv2d
-/// weights ~ truncated N(0, std²) within ±2·std, biases 0, LayerNorm weight 1 and bias 0. Other parameters (tokens,
-/// position tables, LayerScale) keep what their constructors set unless the caller fills them.
+/// Seeded initialization of a freshly built ViT (HF ViT-MAE <c>_init_weights</c>): Linear and Conv2d weights
+/// ~ N(0, std²), biases 0, LayerNorm weight 1 and bias 0. Other parameters (tokens, position tables, LayerScale) keep
+/// what their constructors set unless the caller fills them. Draws use <c>Tensor.normal_(mean, std, generator)</c>:
+/// in TorchSharp 0.107 <c>nn.init.normal_</c> ignores its generator and <c>nn.init.trunc_normal_</c> fills a constant.
 /// </summary>
 public static class RandomInitialization
 {
@@ -34,16 +35,16 @@ public static class RandomInitialization
         }
     }
 
-    /// <summary>Fills a token or table parameter with truncated N(0, std²).</summary>
+    /// <summary>Fills a token or table parameter with N(0, std²).</summary>
     public static void Normal(Tensor parameter, Generator generator, double std = DefaultStd)
     {
         using var noGrad = torch.no_grad();
-        nn.init.trunc_normal_(parameter, 0, std, -2 * std, 2 * std, generator);
+        parameter.normal_(0, std, generator);
     }
 
     static void Weight(Tensor weight, Tensor? bias, Generator generator, double std)
     {
-        nn.init.trunc_normal_(weight, 0, std, -2 * std, 2 * std, generator);
+        weight.normal_(0, std, generator);
         if (bias is not null) nn.init.zeros_(bias);
     }
 }

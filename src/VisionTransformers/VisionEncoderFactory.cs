@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Logging;
 using RaePipeline.Abstractions;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace RaePipeline.VisionTransformers;
 
@@ -27,6 +29,37 @@ public static class VisionEncoderFactory
     public static ImageNormalization Normalization(ComponentContext context, VisionEncoderOptions options,
         ImageNormalization familyDefault) =>
         ImageNormalizationSource.Resolve(options.ImageMean, options.ImageStd, ModelFolder(context), familyDefault);
+
+    /// <summary>
+    /// Fills a freshly built model: from <see cref="ComponentContext.WeightsPath"/> with <paramref name="load"/>, or,
+    /// without weights, randomly from a generator seeded with <see cref="ComponentContext.Seed"/> (with a warning).
+    /// Then wraps it with <paramref name="wrap"/>; the model is disposed if anything fails.
+    /// </summary>
+    public static TEncoder Build<TModel, TEncoder>(ComponentContext context, string componentName,
+        VisionTransformerArchitecture architecture, TModel model, Action<TModel, Generator> initializeRandomly,
+        Action<TModel, string> load, Func<TModel, TEncoder> wrap)
+        where TModel : nn.Module
+    {
+        try
+        {
+            if (context.WeightsPath == null)
+            {
+                using var generator = new Generator((ulong)context.Seed);
+                initializeRandomly(model, generator);
+                WarnRandomlyInitialized(context, componentName, architecture);
+            }
+            else
+            {
+                load(model, context.WeightsPath);
+            }
+            return wrap(model);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
 
     public static void WarnRandomlyInitialized(ComponentContext context, string componentName,
         VisionTransformerArchitecture architecture)

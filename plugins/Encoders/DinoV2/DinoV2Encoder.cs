@@ -29,27 +29,12 @@ public sealed class DinoV2Encoder : FrozenVisionEncoder
         var architecture = config == null ? DinoV2Architecture.FromOptions(options) : DinoV2Architecture.FromConfig(config);
         int inputSize = VisionEncoderFactory.InputSize(options, architecture.Vit, DinoV2Registrar.Name);
         var normalization = VisionEncoderFactory.Normalization(context, options, ImageNormalization.ImageNet);
-        var model = new Dinov2WithRegistersModel(architecture);
-        try
-        {
-            if (context.WeightsPath == null)
-            {
-                using var generator = new Generator((ulong)context.Seed);
-                model.InitializeRandomly(generator);
-                VisionEncoderFactory.WarnRandomlyInitialized(context, DinoV2Registrar.Name, architecture.Vit);
-            }
-            else
-            {
-                CheckpointLoading.Load(model, context.WeightsPath, DinoV2Registrar.Name, "embeddings.cls_token",
-                    ["", "dinov2."], key => key.StartsWith("layernorm.", StringComparison.Ordinal) || key == "embeddings.mask_token");
-            }
-            return new DinoV2Encoder(model, inputSize, normalization, context.Device);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        return VisionEncoderFactory.Build(context, DinoV2Registrar.Name, architecture.Vit,
+            new Dinov2WithRegistersModel(architecture),
+            (model, generator) => model.InitializeRandomly(generator),
+            (model, weights) => CheckpointLoading.Load(model, weights, DinoV2Registrar.Name, "embeddings.cls_token",
+                ["", "dinov2."], key => key.StartsWith("layernorm.", StringComparison.Ordinal) || key == "embeddings.mask_token"),
+            model => new DinoV2Encoder(model, inputSize, normalization, context.Device));
     }
 
     public static ComponentDescription Describe(ComponentContext context, DinoV2Options options)

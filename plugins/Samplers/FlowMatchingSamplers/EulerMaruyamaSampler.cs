@@ -11,7 +11,8 @@ namespace RaePipeline.Samplers.FlowMatching;
 /// and t1 = 1 - last_step_size (1 - sample_eps without a last step). Per step, with h = t_i - t_{i+1} &gt; 0:
 /// mean = x - (v - D score) h, x' = mean + sqrt(2 D) w sqrt(h), w ~ N(0, I) from the generator. Then the last step
 /// (<see cref="LastStep"/>) maps the state at t_N to data. One velocity evaluation per step (the official code
-/// evaluates the model twice per step, for the drift and the score, with identical results).
+/// evaluates the model twice per step, for the drift and the score, with identical results). onStep sees the state
+/// after each step (index N - 1 for the last step); clone it to keep it.
 ///
 /// Deliberate difference from the official code: it evaluates the last step at the unshifted time
 /// 1 - t1 = last_step_size with step size last_step_size, although with a time shift s > 1 the state is at

@@ -7,7 +7,10 @@ namespace RaePipeline.Samplers.FlowMatching;
 /// A fixed-grid solver of the probability-flow ODE dx/dt = v(x, t, y) from t = grid[0] (noise) down to grid[^1],
 /// as the official <c>Sampler.sample_ode</c> runs torchdiffeq's fixed-grid methods on the shifted grid
 /// (no final jump to t = 0). Each step runs in its own dispose scope under no_grad; the model time is a (B,)
-/// float32 vector and every step size a float32 scalar.
+/// float32 vector and every step size a float32 scalar. The state handed to onStep is disposed once the next step
+/// has replaced it: clone it to keep it. The result belongs to the caller (and to the caller's dispose scope).
+/// Guided sampling as the official scripts do it integrates the doubled batch of
+/// <see cref="RaePipeline.FlowMatching.GuidanceBatch"/>; the samplers themselves know nothing of guidance.
 /// </summary>
 public abstract class FixedGridOdeSampler(TimeGridSettings grid) : ISampler
 {

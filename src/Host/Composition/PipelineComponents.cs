@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using RaePipeline.Abstractions;
+using RaePipeline.Latents;
 using RaePipeline.Pipeline;
 using TorchSharp;
 
@@ -13,6 +14,8 @@ public sealed class PipelineComponents(PipelinePlan plan, torch.Device device, l
     : IPipelineComponents, IDisposable
 {
     readonly Dictionary<PipelineRole, object> built = new();
+    LatentStatistics? statistics;
+    bool statisticsLoaded;
 
     public IEncoder Encoder => Get<IEncoder>(PipelineRole.Encoder);
     public IDecoder Decoder => Get<IDecoder>(PipelineRole.Decoder);
@@ -21,6 +24,27 @@ public sealed class PipelineComponents(PipelinePlan plan, torch.Device device, l
     public IFeatureExtractor FeatureExtractor => Get<IFeatureExtractor>(PipelineRole.FeatureExtractor);
     public IDenoiser GuideDenoiser => Get<IDenoiser>(PipelineRole.GuideDenoiser);
     public GuidanceOptions Guidance => plan.Guidance;
+
+    public LatentStatistics? Statistics
+    {
+        get
+        {
+            if (!statisticsLoaded && plan.StatisticsPath != null)
+            {
+                statistics = LatentStatistics.Load(plan.StatisticsPath);
+                loggerFactory.CreateLogger("rae.components").LogInformation(
+                    "latent statistics {Shape} from {Path}{Mean}", statistics.Shape, plan.StatisticsPath,
+                    statistics.Mean is null ? " (no mean: variance only)" : "");
+            }
+            statisticsLoaded = true;
+            return statistics;
+        }
+        set
+        {
+            statistics = value;
+            statisticsLoaded = true;
+        }
+    }
 
     public bool Has(PipelineRole role) => plan.Components.ContainsKey(role);
 
@@ -62,5 +86,6 @@ public sealed class PipelineComponents(PipelinePlan plan, torch.Device device, l
     {
         foreach (var component in built.Values.OfType<IDisposable>()) component.Dispose();
         built.Clear();
+        statistics?.Dispose();
     }
 }

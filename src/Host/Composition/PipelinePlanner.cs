@@ -120,8 +120,8 @@ public sealed class PipelinePlanner(ComponentCatalog catalog, JobCatalog jobs)
         var guidance = (GuidanceOptions)binder.Bind(withoutGuide, typeof(GuidanceOptions), "guidance");
         if (!GuidanceMethods.Contains(guidance.Method))
             problems.Add(yaml.Problem(ValueNode(node, "method"), $"guidance: {KeyNames.Unknown("method", guidance.Method, GuidanceMethods)}"));
-        if (guidance.Interval.Length != 2 || guidance.Interval[0] > guidance.Interval[1])
-            problems.Add(yaml.Problem(ValueNode(node, "interval"), "guidance.interval: expected [t_min, t_max] with t_min ≤ t_max"));
+        if (guidance.Interval.Length != 2 || !(guidance.Interval[0] < guidance.Interval[1]))
+            problems.Add(yaml.Problem(ValueNode(node, "interval"), "guidance.interval: expected [t_min, t_max] with t_min < t_max"));
         var guideNode = ValueNode(node, "guide");
         if (guidance.Method == "autoguidance" && guideNode == null)
             problems.Add(yaml.Problem(node, "guidance: method autoguidance needs a 'guide' block naming the weaker denoiser"));

@@ -45,6 +45,11 @@ public sealed class PipelineYaml
             throw new PipelineConfigurationException(new ConfigurationProblem(file, (int)e.Start.Line, (int)e.Start.Column,
                 $"malformed YAML: {StripLocation(reason)}"));
         }
+        catch (InvalidOperationException e)
+        {
+            // YamlDotNet's scanner gives up this way on some unterminated constructs, without a position.
+            throw new PipelineConfigurationException(new ConfigurationProblem(file, 0, 0, $"malformed YAML: {e.Message}"));
+        }
         if (stream.Documents.Count == 0)
             throw new PipelineConfigurationException(new ConfigurationProblem(file, 1, 1, "the pipeline file is empty"));
         if (stream.Documents[0].RootNode is not YamlMappingNode root)

@@ -1,0 +1,76 @@
+using Microsoft.Extensions.Logging;
+using RaePipeline.Data;
+using RaePipeline.Latents;
+using RaePipeline.Pipeline;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace RaePipeline.Autoencoding;
+
+/// <summary>Options of the <c>stats</c> job.</summary>
+public sealed class StatsJobOptions
+{
+    public int BatchSize { get; set; } = 32;
+
+    /// <summary>Also record the mean (the released DINOv2-B statistics have none: VP diffusion needs only unit variance).</summary>
+    public bool IncludeMean { get; set; } = true;
+
+    /// <summary>Random horizontal flips, as the official statistics (stage-2 transform).</summary>
+    public bool RandomFlip { get; set; } = true;
+
+    /// <summary>Where the statistics go, in the run folder; written as .pt and .safetensors.</summary>
+    public string Output { get; set; } = "stats/stat";
+}
+
+/// <summary>
+/// <c>stats</c>: per-element latent mean and variance (C, h, w) of the encoder over the pipeline's data, in one
+/// streaming pass with float64 accumulation (exact, unlike the official momentum estimate); written as
+/// <c>stat.pt</c> and <c>stat.safetensors</c> and used by the following jobs of the run.
+/// </summary>
+public sealed class StatsJob : Job<StatsJobOptions>
+{
+    public override string Name => "stats";
+    public override string Description => "latent statistics (mean/var per element) over the data, one streaming pass";
+
+    protected override IEnumerable<JobProblem> Validate(JobValidationContext context, StatsJobOptions options)
+    {
+        foreach (var problem in context.Require(Name, PipelineRole.Encoder)) yield return problem;
+        if (context.Data.IsEmpty) yield return new JobProblem(null, "needs a 'data' block with the images to measure");
+        if (options.BatchSize < 1) yield return new JobProblem("batch_size", "must be at least 1");
+    }
+
+    protected override void Run(JobContext context, StatsJobOptions options)
+    {
+        var logger = context.Logger("rae.stats");
+        var encoder = context.Components.Encoder;
+        var dataset = Datasets.Open(context.Data, context.PipelineDirectory, context.Seed);
+        var batches = ShuffledBatches.OfImages(dataset, options.BatchSize, context.Seed, shuffle: false,
+            randomFlip: options.RandomFlip, dropLast: false);
+        using var accumulator = new LatentStatisticsAccumulator();
+        using var bar = context.Progress.Start("stats", dataset.Count, "img");
+        using (torch.no_grad())
+            for (int b = 0; b < batches.BatchesPerEpoch; b++)
+            {
+                context.Cancellation.ThrowIfCancellationRequested();
+                using var scope = NewDisposeScope();
+                using var batch = batches.Batch(b);
+                accumulator.Add(encoder.Encode(batch.Samples.to(context.Device)).cpu());
+                bar.Advance(batch.Size);
+            }
+        var statistics = accumulator.ToStatistics(options.IncludeMean);
+        var basePath = context.RunPath(options.Output);
+        statistics.Save(basePath + ".pt");
+        statistics.Save(basePath + ".safetensors");
+        using (var variance = statistics.Variance.to(float64))
+        {
+            context.Results.Record("stats/images", accumulator.Count);
+            context.Results.Record("stats/var_mean", variance.mean().item<double>());
+            context.Results.Record("stats/var_min", variance.min().item<double>());
+            context.Results.Record("stats/var_max", variance.max().item<double>());
+        }
+        context.Components.Statistics?.Dispose();
+        context.Components.Statistics = statistics;
+        logger.LogInformation("latent statistics of {Count} images, shape {Shape}: {Path}.pt/.safetensors; the run now normalizes latents with them",
+            accumulator.Count, statistics.Shape, basePath);
+    }
+}

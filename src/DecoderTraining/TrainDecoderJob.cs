@@ -1,0 +1,208 @@
+using Microsoft.Extensions.Logging;
+using RaePipeline.Data;
+using System.Globalization;
+using RaePipeline.Pipeline;
+using RaePipeline.Training;
+using RaePipeline.Weights;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace RaePipeline.DecoderTraining;
+
+/// <summary>
+/// <c>train-decoder</c>: trains the pipeline's decoder on its frozen encoder's latents (RAE stage 1) with noise
+/// augmentation, L1 + LPIPS and a DINO-discriminator GAN; writes reconstruction grids, resumable checkpoints, loss
+/// curves and the EMA decoder, and leaves the EMA weights in the in-memory decoder for the jobs after it.
+/// </summary>
+public sealed class TrainDecoderJob : Job<TrainDecoderOptions>
+{
+    public override string Name => "train-decoder";
+
+    public override string Description =>
+        "train the decoder on the frozen encoder's latents (noise augmentation, L1 + LPIPS + DINO-discriminator GAN, EMA)";
+
+    protected override IEnumerable<JobProblem> Validate(JobValidationContext context, TrainDecoderOptions options)
+    {
+        foreach (var problem in context.Require(Name, PipelineRole.Encoder, PipelineRole.Decoder)) yield return problem;
+        if (context.Data.IsEmpty)
+            yield return new JobProblem(null, "job 'train-decoder' needs a 'data' block with the training images");
+        if (options.Epochs < 0) yield return new JobProblem("epochs", $"epochs must be 0 (use steps) or positive, got {options.Epochs}");
+        if (options.Epochs == 0 && options.Steps < 1) yield return new JobProblem("steps", $"steps must be positive, got {options.Steps}");
+        if (options.BatchSize < 1) yield return new JobProblem("batch_size", $"batch_size must be positive, got {options.BatchSize}");
+        if (!DecoderTrainingPlan.IsKnownUnit(options.Unit))
+            yield return new JobProblem("unit", $"unit must be 'steps' or 'epochs', got '{options.Unit}'");
+        if (!(options.Lr > 0)) yield return new JobProblem("lr", $"lr must be positive, got {options.Lr}");
+        if (options.FinalLr < 0 || options.FinalLr > options.Lr)
+            yield return new JobProblem("final_lr", $"final_lr must be in [0, lr = {options.Lr}], got {options.FinalLr}");
+        if (options.Betas.Length != 2 || options.Betas.Any(b => b is < 0 or >= 1))
+            yield return new JobProblem("betas", $"betas must be two numbers in [0, 1), got [{string.Join(", ", options.Betas)}]");
+        if (options.EmaDecay is < 0 or > 1) yield return new JobProblem("ema_decay", $"ema_decay must be in [0, 1], got {options.EmaDecay}");
+        if (!(options.NoiseTau >= 0)) yield return new JobProblem("noise_tau", $"noise_tau must be >= 0, got {options.NoiseTau}");
+        if (options.Warmup < 0 || options.LpipsStart < 0 || options.GanStart < 0 || options.DiscUpdateStart < 0)
+            yield return new JobProblem("warmup", "warmup, lpips_start, gan_start and disc_update_start must be >= 0");
+        if (options.DiscWeight < 0) yield return new JobProblem("disc_weight", $"disc_weight must be >= 0, got {options.DiscWeight}");
+        if (options.DiscWeight > 0 && options.DiscUpdates < 1)
+            yield return new JobProblem("disc_updates", $"disc_updates must be positive, got {options.DiscUpdates}");
+        if (options.DiscWeight > 0)
+            foreach (var (key, message) in options.Discriminator.ToNetworkOptions().Problems())
+                yield return new JobProblem($"discriminator.{key}", message);
+        if (options.DiscWeight > 0 && (options.Discriminator.KernelSize < 1 || options.Discriminator.KernelSize % 2 == 0))
+            yield return new JobProblem("discriminator.kernel_size", $"kernel_size must be odd and positive, got {options.Discriminator.KernelSize}");
+        if (options.Augment.Cutout is < 0 or >= 1)
+            yield return new JobProblem("augment.cutout", $"augment.cutout must be in [0, 1), got {options.Augment.Cutout}");
+        if (options.GridImages < 1) yield return new JobProblem("grid_images", $"grid_images must be positive, got {options.GridImages}");
+        if (!options.Resume.Equals("auto", StringComparison.OrdinalIgnoreCase) && !options.Resume.Equals("none", StringComparison.OrdinalIgnoreCase)
+            && string.IsNullOrWhiteSpace(options.Resume))
+            yield return new JobProblem("resume", "resume must be 'auto', 'none' or a checkpoint path");
+    }
+
+    protected override void Run(JobContext context, TrainDecoderOptions options)
+    {
+        var log = context.Logger(Name);
+        var encoder = context.Components.Encoder;
+        var decoder = context.Components.Decoder;
+        if (decoder.LatentShape != encoder.LatentShape)
+            throw new InvalidOperationException(
+                $"train-decoder: the decoder decodes latents {decoder.LatentShape} but the encoder makes {encoder.LatentShape}");
+
+        var dataset = Datasets.Open(context.Data, context.PipelineDirectory, context.Seed);
+        if (dataset.ImageSize != decoder.OutputSize)
+            throw new InvalidOperationException(
+                $"train-decoder: the data gives {dataset.ImageSize}px images but the decoder makes {decoder.OutputSize}px images; " +
+                $"set data.image_size to {decoder.OutputSize}");
+        // Stage 1 trains without flips (the recipe's transform is resize + random crop, no flip).
+        var batches = ShuffledBatches.OfImages(dataset, options.BatchSize, context.Seed, shuffle: true, randomFlip: false);
+        var plan = DecoderTrainingPlan.From(options, batches.BatchesPerEpoch);
+        log.LogInformation("train-decoder: {Plan}; {Images} images from {Data}", plan, dataset.Count, dataset.Identity);
+
+        var lpips = OpenLpips(context, options, log);
+        var discriminator = OpenDiscriminator(context, options, log);
+        using var trainer = new DecoderTrainer(encoder, decoder, options, plan, lpips, discriminator, context.Device, context.Seed);
+        var checkpoints = new DecoderCheckpoints(Path.Combine(context.RunDirectory, "train-decoder", "checkpoints"), options.KeepCheckpoints);
+        var facts = Facts(options, plan);
+        long start = Resume(checkpoints, trainer, options, facts, context, log);
+
+        using var gridBatch = batches.Batch(0);
+        var gridImages = gridBatch.Samples[TensorIndex.Slice(0, Math.Min(options.GridImages, gridBatch.Size))];
+        using var progress = context.Progress.Start("train-decoder", plan.TotalSteps, "step");
+        progress.SetDone(start);
+        DecoderStepLosses? last = null;
+        for (long step = start; step < plan.TotalSteps; step++)
+        {
+            context.Cancellation.ThrowIfCancellationRequested();
+            using (var batch = batches.Batch(step)) last = trainer.Step(step, batch.Samples);
+            long done = step + 1;
+            if (done == 1 || done % Math.Max(1, options.LogEvery) == 0 || done == plan.TotalSteps) Record(context.Results, done, last);
+            if (options.GridEvery > 0 && done % options.GridEvery == 0)
+                trainer.WriteReconstructionGrid(context.RunPath("train-decoder", "grids", $"step-{done:D7}.png"), gridImages);
+            if (options.CheckpointEvery > 0 && done % options.CheckpointEvery == 0 && done < plan.TotalSteps)
+                checkpoints.Save(trainer, done, facts);
+            progress.Advance(1, last.Status());
+        }
+
+        if (start < plan.TotalSteps) checkpoints.Save(trainer, plan.TotalSteps, facts);
+        trainer.WriteReconstructionGrid(context.RunPath("train-decoder", "grids", "final.png"), gridImages);
+        trainer.UseEmaWeights();
+        log.LogInformation("train-decoder: the decoder now holds its EMA weights (decay {Decay}); later jobs of this run decode with them",
+            options.EmaDecay);
+        var output = context.RunPath(options.Output);
+        SafeTensorsFile.Write(output, decoder.Module.state_dict());
+        log.LogInformation("train-decoder: EMA decoder weights written to {Path}", output);
+        if (last != null)
+        {
+            context.Results.Record("train-decoder/final_l1", last.L1);
+            context.Results.Record("train-decoder/final_loss", last.Total);
+        }
+    }
+
+    static void Record(RunResults results, long step, DecoderStepLosses losses)
+    {
+        results.AddPoint("train-decoder/l1", step, losses.L1);
+        results.AddPoint("train-decoder/loss", step, losses.Total);
+        if (!double.IsNaN(losses.Lpips)) results.AddPoint("train-decoder/lpips", step, losses.Lpips);
+        if (!double.IsNaN(losses.Gan))
+        {
+            results.AddPoint("train-decoder/gan", step, losses.Gan);
+            results.AddPoint("train-decoder/adaptive_weight", step, losses.AdaptiveWeight);
+        }
+        if (!double.IsNaN(losses.DiscriminatorLoss))
+        {
+            results.AddPoint("train-decoder/disc_loss", step, losses.DiscriminatorLoss);
+            results.AddPoint("train-decoder/disc_accuracy", step, losses.DiscriminatorAccuracy);
+        }
+    }
+
+    static Lpips? OpenLpips(JobContext context, TrainDecoderOptions options, ILogger log)
+    {
+        if (!options.Lpips || options.LpipsWeight <= 0)
+        {
+            log.LogWarning("train-decoder: LPIPS is switched off (lpips: false); the RAE recipe trains with L1 + 1.0 * LPIPS, " +
+                           "so reconstructions will be blurrier than the paper's");
+            return null;
+        }
+        var lpips = Lpips.Load(context.ResolvePath(options.LpipsVgg), context.ResolvePath(options.LpipsLinear), context.Device);
+        log.LogInformation("train-decoder: LPIPS (VGG16) from {Vgg} and {Linear}, weight {Weight}", options.LpipsVgg, options.LpipsLinear, options.LpipsWeight);
+        return lpips;
+    }
+
+    static DinoDiscriminator? OpenDiscriminator(JobContext context, TrainDecoderOptions options, ILogger log)
+    {
+        if (options.DiscWeight <= 0)
+        {
+            log.LogWarning("train-decoder: the GAN is switched off (disc_weight: 0); the RAE recipe uses a DINO discriminator");
+            return null;
+        }
+        var d = options.Discriminator;
+        var networkOptions = d.ToNetworkOptions();
+        DinoFeatureNetwork features;
+        if (d.Random)
+        {
+            using var generator = new Generator(SeedDerivation.Derive(context.Seed, "discriminator-features"));
+            features = new DinoFeatureNetwork(networkOptions, generator);
+            log.LogWarning("train-decoder: the discriminator looks through a RANDOMLY INITIALIZED ViT ({Sizes}), not DINO: " +
+                           "fine for tests and smoke runs, not for real training (set discriminator.weights and random: false)", networkOptions);
+        }
+        else
+        {
+            features = DinoFeatureNetwork.Load(context.ResolvePath(d.Weights), networkOptions);
+            log.LogInformation("train-decoder: discriminator features from DINO weights {Path} ({Sizes})", d.Weights, networkOptions);
+        }
+        try
+        {
+            using var generator = new Generator(SeedDerivation.Derive(context.Seed, "discriminator-heads"));
+            return new DinoDiscriminator(features, d.KernelSize, generator: generator).MoveTo(context.Device);
+        }
+        catch
+        {
+            features.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>What a resumed run must agree on with the run that wrote the checkpoint.</summary>
+    static Dictionary<string, string> Facts(TrainDecoderOptions options, DecoderTrainingPlan plan) => new(StringComparer.Ordinal)
+    {
+        ["total_steps"] = plan.TotalSteps.ToString(CultureInfo.InvariantCulture),
+        ["batch_size"] = options.BatchSize.ToString(CultureInfo.InvariantCulture),
+        ["gan"] = (options.DiscWeight > 0).ToString(),
+    };
+
+    static long Resume(DecoderCheckpoints checkpoints, DecoderTrainer trainer, TrainDecoderOptions options,
+        IReadOnlyDictionary<string, string> facts, JobContext context, ILogger log)
+    {
+        bool auto = options.Resume.Equals("auto", StringComparison.OrdinalIgnoreCase);
+        if (options.Resume.Equals("none", StringComparison.OrdinalIgnoreCase)) return 0;
+        var folder = auto ? checkpoints.Latest() : context.ResolvePath(options.Resume);
+        if (folder == null) return 0;
+        if (!Directory.Exists(folder))
+            throw new TrainingCheckpointException($"train-decoder: resume checkpoint folder {folder} does not exist", folder);
+        var (step, saved) = DecoderCheckpoints.Load(trainer, folder);
+        foreach (var (key, value) in facts)
+            if (saved.TryGetValue(key, out var before) && before != value)
+                throw new TrainingCheckpointException(
+                    $"train-decoder: {folder} was written by a run with {key} = {before}, this run has {value}; " +
+                    "resume with the same settings, or start afresh with resume: none (or another output folder)", folder);
+        log.LogInformation("train-decoder: resumed from {Folder} at step {Step}", folder, step);
+        return step;
+    }
+}

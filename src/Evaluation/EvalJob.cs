@@ -1,0 +1,189 @@
+using Microsoft.Extensions.Logging;
+using RaePipeline.Abstractions;
+using RaePipeline.Data;
+using RaePipeline.Metrics;
+using RaePipeline.Pipeline;
+using static TorchSharp.torch;
+
+namespace RaePipeline.Evaluation;
+
+/// <summary>
+/// <c>eval</c>: scores images (a folder, an npz, or the run's <c>samples.npz</c>) against a reference (a folder, an
+/// npz of images, or an npz of <c>mu</c>/<c>sigma</c> statistics). Records <c>{prefix}/fid</c> with the
+/// <c>inception-v3-fid</c> extractor, otherwise <c>{prefix}/fd_{name}</c> in that extractor's or the encoder's feature
+/// space; <c>{prefix}/is</c> when the extractor has a classifier; <c>{prefix}/precision</c> and <c>{prefix}/recall</c>
+/// when reference images are given; and the feature throughput. Saves both sets' statistics as npz in the run folder
+/// (<c>{prefix}/samples_statistics.npz</c>, <c>{prefix}/reference_statistics.npz</c>) for reuse as a reference.
+/// </summary>
+public sealed class EvalJob : Job<EvalOptions>
+{
+    public const string FidExtractorName = "inception-v3-fid";
+    /// <summary>Where the <c>sample</c> job writes its npz by default, relative to the run folder.</summary>
+    public static readonly string DefaultSamplesFile = Path.Combine("samples", "samples.npz");
+
+    /// <summary>The <c>reference</c> value that names the pipeline's <c>data</c> block.</summary>
+    public const string DataReference = "data";
+
+    public override string Name => "eval";
+
+    public override string Description =>
+        "FID / FD, Inception Score and precision/recall of images (folder, npz or the run's samples) against a reference";
+
+    protected override IEnumerable<JobProblem> Validate(JobValidationContext context, EvalOptions options)
+    {
+        if (string.IsNullOrWhiteSpace(options.Reference))
+            yield return new JobProblem("reference", "eval needs a reference: 'data' (the pipeline's data), a folder of images, an npz of images (arr_0) or an npz of statistics (mu, sigma)");
+        else if (options.Reference == DataReference && context.Data.IsEmpty)
+            yield return new JobProblem("reference", "reference 'data' needs a 'data' block in the pipeline");
+        if (options.BatchSize < 1) yield return new JobProblem("batch_size", $"batch_size must be positive, got {options.BatchSize}");
+        if (options.Limit < 0) yield return new JobProblem("limit", $"limit must be 0 (all) or positive, got {options.Limit}");
+        if (options.IsSplitSize < 1) yield return new JobProblem("is_split_size", $"is_split_size must be positive, got {options.IsSplitSize}");
+        if (options.Neighbourhood < 1) yield return new JobProblem("neighbourhood", $"neighbourhood must be positive, got {options.Neighbourhood}");
+        if (string.IsNullOrWhiteSpace(options.Prefix)) yield return new JobProblem("prefix", "prefix must not be empty");
+        switch (options.Features)
+        {
+            case "auto":
+                if (!context.Has(PipelineRole.FeatureExtractor) && !context.Has(PipelineRole.Encoder))
+                    yield return new JobProblem("features", "eval needs a 'feature_extractor' block (FID) or an 'encoder' block (FD in its feature space)");
+                break;
+            case "feature_extractor":
+                foreach (var problem in context.Require(Name, PipelineRole.FeatureExtractor)) yield return problem;
+                break;
+            case "encoder":
+                foreach (var problem in context.Require(Name, PipelineRole.Encoder)) yield return problem;
+                break;
+            default:
+                yield return new JobProblem("features", $"features must be 'auto', 'feature_extractor' or 'encoder', got '{options.Features}'");
+                break;
+        }
+    }
+
+    protected override void Run(JobContext context, EvalOptions options)
+    {
+        var log = context.Logger(Name);
+        bool useExtractor = options.Features == "feature_extractor" ||
+                            (options.Features == "auto" && context.Components.Has(PipelineRole.FeatureExtractor));
+        var role = useExtractor ? PipelineRole.FeatureExtractor : PipelineRole.Encoder;
+        var componentName = context.Components.NameOf(role);
+        using var encoderFeatures = useExtractor ? null : new EncoderFeatureExtractor(context.Components.Encoder);
+        IFeatureExtractor extractor = useExtractor ? context.Components.FeatureExtractor : encoderFeatures!;
+        bool isFid = useExtractor && componentName == FidExtractorName;
+        var distanceName = isFid ? "fid" : $"fd_{componentName}";
+        string Metric(string name) => $"{options.Prefix}/{name}";
+
+        var samplesPath = string.IsNullOrWhiteSpace(options.Samples)
+            ? Path.Combine(context.RunDirectory, DefaultSamplesFile)
+            : InRunOrPipelineFolder(context, options.Samples);
+        if (string.IsNullOrWhiteSpace(options.Samples) && !File.Exists(samplesPath))
+            throw new FileNotFoundException(
+                $"eval: no 'samples' option and no {DefaultSamplesFile} in the run folder {context.RunDirectory} (run a 'sample' job first or set samples: to a folder or npz)",
+                samplesPath);
+        var samples = ImageSource.Open(samplesPath);
+        var referencePath = context.ResolvePath(options.Reference);
+        log.LogInformation("eval: {Samples} against {Reference}, features: {Role} '{Name}' ({Dimension})",
+            samples.Description, referencePath, role.Key(), componentName, extractor.FeatureDimension);
+
+        using var sampleFeatures = FeatureSet.Compute(extractor, samples, options.BatchSize, options.Limit,
+            options.InceptionScore, context.Progress, $"{options.Prefix} samples", context.Cancellation);
+        using var sampleStatistics = GaussianStatistics.FromFeatures(sampleFeatures.Features);
+        sampleStatistics.Save(context.RunPath(options.Prefix, "samples_statistics.npz"));
+
+        var reference = LoadReference(referencePath, extractor, options, isFid, context, log);
+        try
+        {
+            if (reference.Statistics.Dimension != extractor.FeatureDimension)
+                throw new InvalidDataException(
+                    $"eval: the reference statistics in {referencePath} are {reference.Statistics.Dimension}-dimensional, but {role.Key()} '{componentName}' gives {extractor.FeatureDimension}-dimensional features (statistics from another feature extractor?)");
+            var distance = FrechetDistance.Compute(sampleStatistics, reference.Statistics);
+            if (distance.UsedEpsOffset)
+                log.LogWarning("eval: the covariance product is singular (constant features); added {Eps} to the diagonals as the ADM evaluator does", FrechetDistance.DefaultEps);
+            context.Results.Record(Metric(distanceName), distance.Distance);
+            log.LogInformation("eval: {Metric} = {Value:F4} ({Samples} samples, {Reference} reference)",
+                distanceName, distance.Distance, sampleFeatures.Count, reference.Count);
+
+            if (options.InceptionScore && sampleFeatures.Probabilities is { } probabilities)
+            {
+                var score = Metrics.InceptionScore.Compute(probabilities, options.IsSplitSize);
+                context.Results.Record(Metric("is"), score.Mean);
+                log.LogInformation("eval: inception score = {Value:F3} ({Splits} splits)", score.Mean, score.Splits);
+            }
+            else if (options.InceptionScore)
+                log.LogInformation("eval: no Inception Score: {Role} '{Name}' has no classifier", role.Key(), componentName);
+
+            if (options.PrecisionRecall && reference.Features is { } referenceFeatures)
+            {
+                var pr = new PrecisionRecall { Neighbourhood = options.Neighbourhood }.Compute(referenceFeatures, sampleFeatures.Features);
+                context.Results.Record(Metric("precision"), pr.Precision);
+                context.Results.Record(Metric("recall"), pr.Recall);
+                log.LogInformation("eval: precision = {Precision:F4}, recall = {Recall:F4}", pr.Precision, pr.Recall);
+            }
+            else if (options.PrecisionRecall)
+                log.LogInformation("eval: no precision/recall: the reference {Reference} holds statistics only", referencePath);
+
+            context.Results.Record(Metric("num_samples"), sampleFeatures.Count);
+            context.Results.Record(Metric("images_per_second"), sampleFeatures.Count / Math.Max(sampleFeatures.Elapsed.TotalSeconds, 1e-9));
+        }
+        finally
+        {
+            reference.Dispose();
+        }
+    }
+
+    /// <summary>The reference's statistics, and its features when it has images.</summary>
+    sealed record Reference(GaussianStatistics Statistics, FeatureSet? Images) : IDisposable
+    {
+        public Tensor? Features => Images?.Features;
+        public long? Count => Images?.Count;
+
+        public void Dispose()
+        {
+            Statistics.Dispose();
+            Images?.Dispose();
+        }
+    }
+
+    /// <summary>A relative path names a file of this run when one exists there (e.g. another sample job's output), else one beside the pipeline file.</summary>
+    static string InRunOrPipelineFolder(JobContext context, string path)
+    {
+        var inRun = Path.GetFullPath(Path.Combine(context.RunDirectory, path));
+        return !Path.IsPathRooted(path) && (File.Exists(inRun) || Directory.Exists(inRun)) ? inRun : context.ResolvePath(path);
+    }
+
+    static Reference LoadReference(string path, IFeatureExtractor extractor, EvalOptions options, bool isFid,
+        JobContext context, ILogger log)
+    {
+        if (options.Reference == DataReference)
+        {
+            var source = new DatasetImageSource(Datasets.Open(context.Data, context.PipelineDirectory, context.Seed));
+            var dataImages = FeatureSet.Compute(extractor, source, options.BatchSize, options.Limit,
+                withProbabilities: false, context.Progress, $"{options.Prefix} reference", context.Cancellation);
+            var dataStatistics = GaussianStatistics.FromFeatures(dataImages.Features);
+            dataStatistics.Save(context.RunPath(options.Prefix, "reference_statistics.npz"));
+            return new Reference(dataStatistics, dataImages);
+        }
+        bool isNpz = File.Exists(path) && path.EndsWith(".npz", StringComparison.OrdinalIgnoreCase);
+        bool hasStatistics = isNpz && GaussianStatistics.IsStatisticsFile(path);
+        bool hasImages = Directory.Exists(path) || (isNpz && NpzImageSource.HasImages(path));
+        if (!hasImages && !hasStatistics)
+            throw new InvalidDataException($"eval: the reference {path} is neither a folder of images nor an npz with images (arr_0) or statistics (mu, sigma)");
+
+        // Stored mu/sigma are Inception pool3 statistics (ADM reference batches): used only for FID, as ADM does.
+        bool useStoredStatistics = hasStatistics && (isFid || !hasImages);
+        FeatureSet? images = null;
+        if (hasImages && (!useStoredStatistics || options.PrecisionRecall))
+            images = FeatureSet.Compute(extractor, ImageSource.Open(path), options.BatchSize, options.Limit,
+                withProbabilities: false, context.Progress, $"{options.Prefix} reference", context.Cancellation);
+        GaussianStatistics statistics;
+        if (useStoredStatistics)
+        {
+            statistics = GaussianStatistics.Load(path);
+            log.LogInformation("eval: reference statistics read from {Path}", path);
+        }
+        else
+        {
+            statistics = GaussianStatistics.FromFeatures(images!.Features);
+            statistics.Save(context.RunPath(options.Prefix, "reference_statistics.npz"));
+        }
+        return new Reference(statistics, images);
+    }
+}

@@ -1,0 +1,72 @@
+using RaePipeline.Abstractions;
+using RaePipeline.Pipeline;
+using static TorchSharp.torch;
+
+namespace RaePipeline.Evaluation;
+
+/// <summary>Features (N, D) float32 of a set of images and, when asked and available, class probabilities (N, K), on the CPU.</summary>
+public sealed class FeatureSet : IDisposable
+{
+    FeatureSet(Tensor features, Tensor? probabilities, TimeSpan elapsed)
+    {
+        Features = features;
+        Probabilities = probabilities;
+        Elapsed = elapsed;
+    }
+
+    public Tensor Features { get; }
+
+    public Tensor? Probabilities { get; }
+
+    /// <summary>Time spent reading images and running the extractor.</summary>
+    public TimeSpan Elapsed { get; }
+
+    public long Count => Features.shape[0];
+
+    /// <summary>Runs <paramref name="extractor"/> over the images of <paramref name="source"/> with a progress bar.</summary>
+    public static FeatureSet Compute(IFeatureExtractor extractor, ImageSource source, int batchSize, long limit,
+        bool withProbabilities, ProgressReporter progress, string label, CancellationToken cancellation)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        long total = limit > 0 ? Math.Min(source.Count, limit) : source.Count;
+        var features = new List<Tensor>();
+        var probabilities = new List<Tensor>();
+        bool hasProbabilities = withProbabilities;
+        try
+        {
+            using var bar = progress.Start(label, total, "img");
+            using var noGrad = no_grad();
+            foreach (var batch in source.Batches(batchSize, limit))
+            {
+                cancellation.ThrowIfCancellationRequested();
+                using var scope = NewDisposeScope();
+                using var images = batch;
+                var batchFeatures = extractor.Features(images);
+                if (batchFeatures.dim() != 2 || batchFeatures.shape[1] != extractor.FeatureDimension)
+                    throw new InvalidOperationException(
+                        $"the feature extractor returned [{string.Join(", ", batchFeatures.shape)}] for {images.shape[0]} images; expected ({images.shape[0]}, {extractor.FeatureDimension})");
+                features.Add(batchFeatures.to(float32).cpu().DetachFromDisposeScope());
+                if (hasProbabilities)
+                {
+                    var batchProbabilities = extractor.ClassProbabilities(images);
+                    if (batchProbabilities is null) hasProbabilities = false;
+                    else probabilities.Add(batchProbabilities.to(float32).cpu().DetachFromDisposeScope());
+                }
+                bar.Advance(images.shape[0]);
+            }
+            if (features.Count == 0) throw new InvalidDataException($"{source.Description}: no images to evaluate");
+            return new FeatureSet(cat(features), hasProbabilities ? cat(probabilities) : null, clock.Elapsed);
+        }
+        finally
+        {
+            foreach (var t in features) t.Dispose();
+            foreach (var t in probabilities) t.Dispose();
+        }
+    }
+
+    public void Dispose()
+    {
+        Features.Dispose();
+        Probabilities?.Dispose();
+    }
+}

@@ -1,0 +1,150 @@
+using Microsoft.Extensions.Logging;
+using RaePipeline.Abstractions;
+using RaePipeline.Decoders.VitDecoder;
+using RaePipeline.Imaging;
+using RaePipeline.Pipeline;
+using RaePipeline.Weights;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace RaePipeline.DecoderTraining.Tests;
+
+public class TrainDecoderJobTests
+{
+    const int ImageSize = 16;
+    const int Patch = 4;
+
+    /// <summary>A tiny vit-decoder (randomly initialized, seeded) for <paramref name="encoder"/>'s latents.</summary>
+    static IDecoder TinyDecoder(IEncoder encoder, string folder) => VitDecoder.Create(
+        new ComponentContext
+        {
+            Device = CPU, Seed = 2, WeightsPath = null, BaseDirectory = folder,
+            EncoderImageNormalization = encoder.ImageNormalization, EncoderLatent = encoder.LatentShape,
+        },
+        new VitDecoderOptions { HiddenSize = 64, NumHiddenLayers = 2, NumAttentionHeads = 4, IntermediateSize = 128, PatchSize = Patch });
+
+    static JobContext Context(TemporaryFolder folder, IEncoder encoder, IDecoder decoder, ILoggerFactory logs,
+        RunResults results, ProgressReporter? progress = null, CancellationToken cancellation = default, string run = "run") => new()
+    {
+        Components = new TestPipelineComponents(encoder, decoder),
+        Device = CPU,
+        Seed = 3,
+        RunDirectory = folder.File(run),
+        PipelineDirectory = folder.Path,
+        Data = new DataOptions { Source = "synthetic", ImageSize = ImageSize, NumClasses = 4, ImagesPerClass = 16, RandomFlip = true },
+        LoggerFactory = logs,
+        Progress = progress ?? ProgressReporter.Silent,
+        Results = results,
+        Runner = new NoPipelineRunner(),
+        Cancellation = cancellation,
+    };
+
+    /// <summary>A discriminator on a small random ViT (no DINO file in tests), LPIPS off (its VGG16 is too heavy here).</summary>
+    static TrainDecoderOptions TinyOptions(int steps) => new()
+    {
+        Steps = steps,
+        BatchSize = 16,
+        Lr = 2e-3,
+        FinalLr = 2e-4,
+        Warmup = 10,
+        EmaDecay = 0.9,
+        NoiseTau = 0.1,
+        Lpips = false,
+        GanStart = steps * 2 / 3,
+        DiscUpdateStart = steps / 2,
+        Discriminator = new DiscriminatorOptions
+        {
+            Random = true, EmbedDim = 32, Depth = 2, NumHeads = 2, PatchSize = 4, InputSize = ImageSize, KeyDepths = [0], KernelSize = 3,
+        },
+        LogEvery = 10,
+        GridEvery = 100,
+        GridImages = 4,
+        CheckpointEvery = 100,
+    };
+
+    [Fact]
+    public void Training_halves_the_reconstruction_error_and_writes_grids_checkpoint_and_ema_decoder()
+    {
+        using var folder = new TemporaryFolder();
+        using var encoder = new PatchProjectionEncoder(ImageSize, Patch, channels: 48, seed: 1);
+        using var decoder = TinyDecoder(encoder, folder.Path);
+        var logs = new RecordingLoggerFactory();
+        var results = new RunResults();
+        var options = TinyOptions(steps: 300);
+
+        new TrainDecoderJob().Run(Context(folder, encoder, decoder, logs, results), options);
+
+        var l1 = results.Curve("train-decoder/l1");
+        l1.First().Step.Should().Be(1);
+        l1.Last().Step.Should().Be(300);
+        double start = l1.First().Value, end = l1.Last().Value;
+        end.Should().BeLessThan(start / 2, $"L1 went from {start:F4} to {end:F4}");
+        results.Curve("train-decoder/loss").Should().HaveCount(l1.Count);
+        results.Curve("train-decoder/disc_loss").Should().NotBeEmpty().And.OnlyContain(p => double.IsFinite(p.Value));
+        results.Curve("train-decoder/gan").Should().NotBeEmpty().And.OnlyContain(p => double.IsFinite(p.Value));
+        results.Curve("train-decoder/disc_loss").First().Step.Should().BeLessThan(results.Curve("train-decoder/gan").First().Step);
+
+        // Grids: originals over reconstructions, 4 columns, 2 px padding.
+        var grid = folder.File("run/train-decoder/grids/final.png");
+        File.Exists(grid).Should().BeTrue();
+        File.Exists(folder.File("run/train-decoder/grids/step-0000100.png")).Should().BeTrue();
+        using (var picture = ImageFile.Read(grid))
+            picture.shape.Should().Equal(3, 2 * (ImageSize + 2) + 2, 4 * (ImageSize + 2) + 2);
+        Directory.Exists(folder.File("run/train-decoder/checkpoints/decoder/step-00000300")).Should().BeTrue();
+        Directory.Exists(folder.File("run/train-decoder/checkpoints/discriminator/step-00000300")).Should().BeTrue();
+
+        // The in-memory decoder now holds the EMA weights, which were also written out.
+        var written = SafeTensorsFile.Read(folder.File("run/decoder/model.safetensors"));
+        written["decoder_pred.weight"].SameValues(decoder.Module.state_dict()["decoder_pred.weight"]).Should().BeTrue();
+        logs.Lines.Should().Contain(l => l.Message.Contains("EMA weights") && l.Message.Contains("later jobs"));
+        logs.Lines.Should().Contain(l => l.Level == LogLevel.Warning && l.Message.Contains("LPIPS is switched off"));
+        logs.Lines.Should().Contain(l => l.Level == LogLevel.Warning && l.Message.Contains("RANDOMLY INITIALIZED"));
+    }
+
+    [Fact]
+    public void An_interrupted_run_resumed_from_its_checkpoint_ends_with_the_uninterrupted_weights()
+    {
+        using var folder = new TemporaryFolder();
+        using var encoder = new PatchProjectionEncoder(ImageSize, Patch, channels: 48, seed: 1);
+        var options = TinyOptions(steps: 24);
+        options.GanStart = 8;
+        options.DiscUpdateStart = 4;
+        options.CheckpointEvery = 10;
+
+        using var straightDecoder = TinyDecoder(encoder, folder.Path);
+        new TrainDecoderJob().Run(Context(folder, encoder, straightDecoder, new RecordingLoggerFactory(), new RunResults(), run: "straight"), options);
+
+        // Interrupted after 13 steps (cancellation is checked before each step), so the step-10 checkpoint is the last.
+        using var cancellation = new CancellationTokenSource();
+        var progress = new ProgressReporter(new CancelAfter("13/24", cancellation), interactive: false, TimeSpan.Zero);
+        using (var interruptedDecoder = TinyDecoder(encoder, folder.Path))
+        {
+            var interrupted = () => new TrainDecoderJob().Run(
+                Context(folder, encoder, interruptedDecoder, new RecordingLoggerFactory(), new RunResults(), progress, cancellation.Token, run: "resumed"), options);
+            interrupted.Should().Throw<OperationCanceledException>();
+        }
+        Directory.GetDirectories(folder.File("resumed/train-decoder/checkpoints/decoder")).Select(Path.GetFileName)
+            .Should().Equal("step-00000010");
+
+        var logs = new RecordingLoggerFactory();
+        using var resumedDecoder = TinyDecoder(encoder, folder.Path);
+        new TrainDecoderJob().Run(Context(folder, encoder, resumedDecoder, logs, new RunResults(), run: "resumed"), options);
+        logs.Lines.Should().Contain(l => l.Message.Contains("resumed from") && l.Message.Contains("step 10"));
+
+        var straight = straightDecoder.Module.state_dict();
+        foreach (var (name, tensor) in resumedDecoder.Module.state_dict())
+            TensorAssert.Close(tensor, straight[name], 1e-6, 1e-5, name);
+        var straightHeads = SafeTensorsFile.Read(folder.File("straight/train-decoder/checkpoints/discriminator/step-00000024/model.safetensors"));
+        var resumedHeads = SafeTensorsFile.Read(folder.File("resumed/train-decoder/checkpoints/discriminator/step-00000024/model.safetensors"));
+        foreach (var (name, tensor) in resumedHeads) TensorAssert.Close(tensor, straightHeads[name], 1e-6, 1e-5, name);
+    }
+
+    /// <summary>A progress output that cancels the run once a progress line mentions <paramref name="marker"/>.</summary>
+    sealed class CancelAfter(string marker, CancellationTokenSource cancellation) : StringWriter
+    {
+        public override void WriteLine(string? value)
+        {
+            if (value != null && value.Contains(marker)) cancellation.Cancel();
+        }
+    }
+}

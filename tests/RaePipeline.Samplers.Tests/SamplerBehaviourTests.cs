@@ -1,0 +1,150 @@
+using RaePipeline.Abstractions;
+using RaePipeline.FlowMatching;
+using RaePipeline.Samplers.FlowMatching;
+using static TorchSharp.torch;
+
+namespace RaePipeline.Samplers.Tests;
+
+/// <summary>How the samplers use the grid, the field, the generator and the step callback.</summary>
+public class SamplerBehaviourTests
+{
+    static readonly LatentShape Latent = new(2, 3, 3);
+
+    static ISampler Create(string name, Action<EulerMaruyamaOptions>? sde = null)
+    {
+        var catalog = new RecordingCatalog();
+        new FlowMatchingSamplersRegistrar().Register(catalog);
+        var context = new ComponentContext { Device = CPU, BaseDirectory = Path.GetTempPath() };
+        if (name == "euler-maruyama")
+        {
+            var options = new EulerMaruyamaOptions { NumSteps = 12, ShiftBase = 4.5 };
+            sde?.Invoke(options);
+            return catalog.Create<ISampler, EulerMaruyamaOptions>(name, context, options);
+        }
+        return catalog.Create<ISampler, OdeSamplerOptions>(name, context, new OdeSamplerOptions { NumSteps = 12, ShiftBase = 4.5 });
+    }
+
+    [Theory]
+    [InlineData("euler", 11)]
+    [InlineData("heun", 22)]
+    [InlineData("midpoint", 22)]
+    [InlineData("euler-maruyama", 12)]
+    public void Evaluations_and_callbacks_follow_the_grid(string name, int evaluations)
+    {
+        using var scope = NewDisposeScope();
+        var sampler = Create(name);
+        var grid = sampler.TimeGrid(Latent);
+        grid.shape.Should().Equal([12]);
+        grid[0].item<float>().Should().Be(1.0f, "sampling starts from pure noise");
+        var calls = 0;
+        Tensor Field(Tensor x, Tensor t, Tensor y)
+        {
+            calls++;
+            t.shape.Should().Equal([x.shape[0]]);
+            t.dtype.Should().Be(ScalarType.Float32);
+            return -x;
+        }
+        var steps = new List<int>();
+        var noise = randn(Latent.WithBatch(2));
+        var result = sampler.Sample(Field, noise, zeros([2], dtype: ScalarType.Int64), grid, new Generator(0), (i, x) =>
+        {
+            x.shape.Should().Equal(noise.shape);
+            steps.Add(i);
+        });
+        calls.Should().Be(evaluations).And.Be(sampler.FunctionEvaluations(12));
+        steps.Should().Equal(Enumerable.Range(0, name == "euler-maruyama" ? 12 : 11), "one callback per step (and the last step)");
+        result.shape.Should().Equal(noise.shape);
+        noise.IsInvalid.Should().BeFalse("the caller's noise is not disposed");
+    }
+
+    [Fact]
+    public void Euler_maruyama_is_reproducible_from_its_generator()
+    {
+        using var scope = NewDisposeScope();
+        var sampler = Create("euler-maruyama");
+        var grid = sampler.TimeGrid(Latent);
+        var noise = randn(Latent.WithBatch(2));
+        var labels = zeros([2], dtype: ScalarType.Int64);
+        Tensor Field(Tensor x, Tensor t, Tensor y) => -x;
+        var first = sampler.Sample(Field, noise, labels, grid, new Generator(7));
+        var again = sampler.Sample(Field, noise, labels, grid, new Generator(7));
+        var other = sampler.Sample(Field, noise, labels, grid, new Generator(8));
+        again.SameValues(first).Should().BeTrue();
+        other.SameValues(first).Should().BeFalse();
+    }
+
+    [Theory]
+    [InlineData("Mean", 0.04)]
+    [InlineData("none", 0.0)]
+    public void Euler_maruyama_grid_stops_at_the_shifted_last_step_size(string lastStep, double unshiftedEnd)
+    {
+        using var scope = NewDisposeScope();
+        var sampler = Create("euler-maruyama", o => o.LastStep = lastStep);
+        var grid = sampler.TimeGrid(Latent);
+        var shift = TimeShift.FromLatent(Latent, 4.5);
+        ((double)grid[-1].item<float>()).Should().BeApproximately(shift.Apply(unshiftedEnd), 1e-6);
+    }
+
+    [Fact]
+    public void Registrar_offers_the_four_samplers()
+    {
+        var catalog = new RecordingCatalog();
+        new FlowMatchingSamplersRegistrar().Register(catalog);
+        catalog.Names.Should().BeEquivalentTo("euler", "heun", "midpoint", "euler-maruyama");
+    }
+
+    [Fact]
+    public void Default_options_are_the_official_ones()
+    {
+        new OdeSamplerOptions().ToGrid().Should().Be(new TimeGridSettings(50, null, 4096));
+        var sde = new EulerMaruyamaOptions().Create();
+        sde.Grid.NumPoints.Should().Be(250);
+        sde.LastStep.Should().Be(LastStep.Mean);
+        sde.LastStepSize.Should().Be(0.04);
+        // s = sqrt(768 * 16 * 16 / 4096) = sqrt(48) for the paper's DINOv2-B latents.
+        new OdeSamplerOptions().ToGrid().ShiftFor(new(768, 16, 16)).S.Should().BeApproximately(Math.Sqrt(48), 1e-12);
+    }
+
+    [Theory]
+    [InlineData("num_steps")]
+    [InlineData("shift")]
+    [InlineData("diffusion_form")]
+    [InlineData("last_step")]
+    [InlineData("sample_eps")]
+    public void Bad_options_name_their_key(string key)
+    {
+        var options = new EulerMaruyamaOptions();
+        switch (key)
+        {
+            case "num_steps": options.NumSteps = 1; break;
+            case "shift": options.Shift = -2; break;
+            case "diffusion_form": options.DiffusionForm = "cosine"; break;
+            case "last_step": options.LastStep = "Heun"; break;
+            case "sample_eps": options.DiffusionForm = "SBDM"; break;
+        }
+        var create = () => options.Create();
+        create.Should().Throw<ComponentConfigurationException>().Which.OptionKey.Should().Be(key);
+    }
+
+    [Fact]
+    public void Sbdm_with_sample_eps_starts_below_one_and_stays_finite()
+    {
+        using var scope = NewDisposeScope();
+        var sampler = Create("euler-maruyama", o => { o.DiffusionForm = "SBDM"; o.SampleEps = 1e-3; });
+        var grid = sampler.TimeGrid(Latent);
+        grid[0].item<float>().Should().BeLessThan(1.0f);
+        var noise = randn(Latent.WithBatch(2));
+        var result = sampler.Sample((x, t, y) => -x, noise, zeros([2], dtype: ScalarType.Int64), grid, new Generator(1));
+        result.isfinite().all().item<bool>().Should().BeTrue();
+    }
+
+    [Fact]
+    public void Grid_must_decrease()
+    {
+        using var scope = NewDisposeScope();
+        var sampler = Create("euler");
+        var noise = randn(Latent.WithBatch(1));
+        var run = () => sampler.Sample((x, t, y) => x, noise, zeros([1], dtype: ScalarType.Int64), tensor(new[] { 0.5f, 0.7f }));
+        run.Should().Throw<ArgumentException>().WithMessage("*decrease*");
+    }
+}

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using RaePipeline.Abstractions;
 using RaePipeline.Backbones.DiffusionTransformers;
+using RaePipeline.Latents;
 using RaePipeline.Pipeline;
 using RaePipeline.Samplers.FlowMatching;
 using RaePipeline.Weights;
@@ -53,6 +54,22 @@ public sealed class PatchMeanEncoder : IEncoder
     public void Dispose() => projection.Dispose();
 }
 
+/// <summary>An encoder whose latents come out already normalized with given statistics.</summary>
+public sealed class NormalizingEncoder(IEncoder inner, LatentStatistics statistics) : IEncoder
+{
+    public LatentShape LatentShape => inner.LatentShape;
+    public int InputSize => inner.InputSize;
+    public ImageNormalization ImageNormalization => inner.ImageNormalization;
+
+    public Tensor Encode(Tensor images)
+    {
+        using var scope = NewDisposeScope();
+        return statistics.Normalize(inner.Encode(images)).MoveToOuterDisposeScope();
+    }
+
+    public void Dispose() => inner.Dispose();
+}
+
 /// <summary>A stand-in decoder: a learnable 1x1 projection back to RGB, then nearest upsampling by p.</summary>
 public sealed class ProjectionDecoder(LatentShape latent, int patch) : IDecoder
 {
@@ -87,7 +104,8 @@ public sealed class TestComponents : IPipelineComponents, IDisposable
     public ISampler Sampler => SamplerOrNull ?? throw Missing(PipelineRole.Sampler);
     public IFeatureExtractor FeatureExtractor => throw Missing(PipelineRole.FeatureExtractor);
     public IDenoiser GuideDenoiser => throw Missing(PipelineRole.GuideDenoiser);
-    public GuidanceOptions Guidance { get; } = new();
+    public GuidanceOptions Guidance { get; init; } = new();
+    public LatentStatistics? Statistics { get; set; }
 
     public bool Has(PipelineRole role) => role switch
     {
@@ -134,6 +152,7 @@ public static class TinyPipeline
             DenoiserOrNull = DiffusionTransformerDenoiser.Create(DenoiserSpec, null, WeightFiles.CheckpointEntry.Ema, seed: 4, torch.CPU),
             DecoderOrNull = withSampling ? new ProjectionDecoder(latent, Patch) : null,
             SamplerOrNull = withSampling ? new EulerSampler(new TimeGridSettings(4)) : null,
+            Guidance = withSampling ? new GuidanceOptions { Method = "cfg", Scale = 1.5 } : new GuidanceOptions(),
         };
     }
 

@@ -12,6 +12,8 @@ sealed class TestPipelineComponents(IEncoder encoder, IDecoder decoder) : IPipel
     public ISampler Sampler => throw Absent(PipelineRole.Sampler);
     public IFeatureExtractor FeatureExtractor => throw Absent(PipelineRole.FeatureExtractor);
     public IDenoiser GuideDenoiser => throw Absent(PipelineRole.GuideDenoiser);
+    public RaePipeline.Latents.LatentStatistics? Statistics { get; set; }
+
     public GuidanceOptions Guidance => throw new InvalidOperationException("no guidance block in this test pipeline");
     public bool Has(PipelineRole role) => role is PipelineRole.Encoder or PipelineRole.Decoder;
     public string NameOf(PipelineRole role) => role switch

@@ -15,6 +15,8 @@ sealed class TestComponents(IEncoder? encoder = null, string encoderName = "tiny
     public ISampler Sampler => throw Missing(PipelineRole.Sampler);
     public IFeatureExtractor FeatureExtractor => extractor ?? throw Missing(PipelineRole.FeatureExtractor);
     public IDenoiser GuideDenoiser => throw Missing(PipelineRole.GuideDenoiser);
+    public RaePipeline.Latents.LatentStatistics? Statistics { get; set; }
+
     public GuidanceOptions Guidance { get; } = new();
 
     public bool Has(PipelineRole role) =>

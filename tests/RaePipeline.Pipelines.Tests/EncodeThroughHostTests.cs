@@ -20,12 +20,12 @@ public class EncodeThroughHostTests
         using var rae = new Rae();
         using var kit = ParityKit.Open(kitCase);
         int inputSize = kit.Get<int>("encoder_input_size");
-        var pipeline = rae.Write("encode.yaml", $"""
+        var pipeline = rae.Write("encode.yaml", $$"""
             device: cpu
             encoder:
-              name: {plugin}
-              weights: {Rae.Yaml(kit.Folder)}
-              options: {{ input_size: {inputSize} }}
+              name: {{plugin}}
+              weights: {{Rae.Yaml(kit.Folder)}}
+              options: { input_size: {{inputSize}} }
             """);
         var output = Path.Combine(rae.Folder, "latents.safetensors");
         rae.Run("encode", pipeline, "--input", kit.Path("case.safetensors"), "--output", output);

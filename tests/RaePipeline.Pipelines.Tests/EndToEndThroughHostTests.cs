@@ -14,27 +14,27 @@ public class EndToEndThroughHostTests
         using var kit = ParityKit.Open("end_to_end");
         string Kit(string relative) => Rae.Yaml(Path.GetFullPath(Path.Combine(kit.Folder, relative)));
         var interval = kit.GetArray<double>("cfg_interval");
-        var pipeline = rae.Write("end_to_end.yaml", $"""
+        var pipeline = rae.Write("end_to_end.yaml", $$"""
             device: cpu
             encoder:
               name: dinov2
-              weights: {Kit(kit.Get<string>("encoder_folder"))}
-              options: {{ input_size: {kit.Get<int>("encoder_input_size")} }}
+              weights: {{Kit(kit.Get<string>("encoder_folder"))}}
+              options: { input_size: {{kit.Get<int>("encoder_input_size")}} }
             decoder:
               name: vit-decoder
-              weights: {Kit(Path.Combine(kit.Get<string>("decoder_folder"), "model.pt"))}
-              options: {{ config: {Kit(Path.Combine(kit.Get<string>("decoder_folder"), "config.json"))}, patch_size: {kit.Get<int>("decoder_patch_size")} }}
-            statistics: {Kit(Path.Combine(kit.Get<string>("decoder_folder"), kit.Get<string>("stats_file")))}
+              weights: {{Kit(Path.Combine(kit.Get<string>("decoder_folder"), "model.pt"))}}
+              options: { config: {{Kit(Path.Combine(kit.Get<string>("decoder_folder"), "config.json"))}}, patch_size: {{kit.Get<int>("decoder_patch_size")}} }
+            statistics: {{Kit(Path.Combine(kit.Get<string>("decoder_folder"), kit.Get<string>("stats_file")))}}
             denoiser:
               name: dit-dh
-              weights: {Kit(Path.Combine(kit.Get<string>("dit_folder"), "checkpoint.pt"))}
-              options: {{ config: {Kit(Path.Combine(kit.Get<string>("dit_folder"), "model.yaml"))} }}
+              weights: {{Kit(Path.Combine(kit.Get<string>("dit_folder"), "checkpoint.pt"))}}
+              options: { config: {{Kit(Path.Combine(kit.Get<string>("dit_folder"), "model.yaml"))}} }
             sampler:
-              name: {kit.Get<string>("sampling_method")}
-              options: {{ num_steps: {kit.Get<int>("num_steps")}, shift: {kit.Get<double>("shift"):R} }}
-            guidance: {{ method: cfg, scale: {kit.Get<double>("cfg_scale"):R}, interval: [{interval[0]:R}, {interval[1]:R}] }}
+              name: {{kit.Get<string>("sampling_method")}}
+              options: { num_steps: {{kit.Get<int>("num_steps")}}, shift: {{kit.Get<double>("shift"):R}} }
+            guidance: { method: cfg, scale: {{kit.Get<double>("cfg_scale"):R}}, interval: [{{interval[0]:R}}, {{interval[1]:R}}] }
             jobs:
-              - sample: {{ noise: {Rae.Yaml(kit.Path("case.safetensors"))}, batch_size: 8, write_pngs: false }}
+              - sample: { noise: {{Rae.Yaml(kit.Path("case.safetensors"))}}, batch_size: 8, write_pngs: false }
             """);
         var runDirectory = Path.Combine(rae.Folder, "run");
         rae.Run("run", pipeline, "--run-dir", runDirectory);

@@ -56,5 +56,7 @@ public static class DecoderCheckpoint
             "weights", weightsPath);
     }
 
-    static string Unwrap(string key) => key.Replace("module.", "").Replace("_orig_mod.", "");
+    /// <summary>Drops the <c>module</c> (DDP) and <c>_orig_mod</c> (torch.compile) path segments of a key.</summary>
+    static string Unwrap(string key) =>
+        string.Join('.', key.Split('.').Where(segment => segment is not ("module" or "_orig_mod")));
 }

@@ -70,10 +70,14 @@ public sealed class NormalizingEncoder(IEncoder inner, LatentStatistics statisti
     public void Dispose() => inner.Dispose();
 }
 
-/// <summary>A stand-in decoder: a learnable 1x1 projection back to RGB, then nearest upsampling by p.</summary>
+/// <summary>
+/// A stand-in decoder: a learnable 1x1 projection back to RGB, then nearest upsampling by p. Like real plugins it
+/// keeps a plain tensor made in its constructor, so it breaks if it is built inside a dispose scope that ends.
+/// </summary>
 public sealed class ProjectionDecoder(LatentShape latent, int patch) : IDecoder
 {
     readonly nn.Module<Tensor, Tensor> projection = torch.nn.Conv2d(latent.Channels, 3, 1);
+    readonly Tensor half = torch.tensor(0.5f);
 
     public LatentShape LatentShape => latent;
     public int OutputSize => latent.Height * patch;
@@ -82,7 +86,7 @@ public sealed class ProjectionDecoder(LatentShape latent, int patch) : IDecoder
     public Tensor Decode(Tensor latents)
     {
         using var scope = NewDisposeScope();
-        var rgb = projection.forward(latents) * 0.5 + 0.5;
+        var rgb = projection.forward(latents) * half + half;
         return torch.nn.functional.interpolate(rgb, scale_factor: [patch, patch], mode: InterpolationMode.Nearest)
             .MoveToOuterDisposeScope();
     }
@@ -93,10 +97,16 @@ public sealed class ProjectionDecoder(LatentShape latent, int patch) : IDecoder
 /// <summary>The components a test pipeline names; unnamed roles throw like the host's.</summary>
 public sealed class TestComponents : IPipelineComponents, IDisposable
 {
+    Lazy<IDecoder>? decoder;
+
     public IEncoder? EncoderOrNull { get; init; }
     public IDenoiser? DenoiserOrNull { get; init; }
-    public IDecoder? DecoderOrNull { get; init; }
     public ISampler? SamplerOrNull { get; init; }
+
+    /// <summary>Built on first access, as the host builds components.</summary>
+    public Func<IDecoder>? CreateDecoder { init => decoder = value is null ? null : new Lazy<IDecoder>(value); }
+
+    IDecoder? DecoderOrNull => decoder?.Value;
 
     public IEncoder Encoder => EncoderOrNull ?? throw Missing(PipelineRole.Encoder);
     public IDecoder Decoder => DecoderOrNull ?? throw Missing(PipelineRole.Decoder);
@@ -110,7 +120,7 @@ public sealed class TestComponents : IPipelineComponents, IDisposable
     public bool Has(PipelineRole role) => role switch
     {
         PipelineRole.Encoder => EncoderOrNull != null,
-        PipelineRole.Decoder => DecoderOrNull != null,
+        PipelineRole.Decoder => decoder != null,
         PipelineRole.Denoiser => DenoiserOrNull != null,
         PipelineRole.Sampler => SamplerOrNull != null,
         _ => false,
@@ -124,7 +134,7 @@ public sealed class TestComponents : IPipelineComponents, IDisposable
     {
         EncoderOrNull?.Dispose();
         DenoiserOrNull?.Dispose();
-        DecoderOrNull?.Dispose();
+        if (decoder is { IsValueCreated: true }) decoder.Value.Dispose();
     }
 }
 
@@ -150,7 +160,7 @@ public static class TinyPipeline
         {
             EncoderOrNull = new PatchMeanEncoder(ImageSize, Patch, Channels, seed: 3),
             DenoiserOrNull = DiffusionTransformerDenoiser.Create(DenoiserSpec, null, WeightFiles.CheckpointEntry.Ema, seed: 4, torch.CPU),
-            DecoderOrNull = withSampling ? new ProjectionDecoder(latent, Patch) : null,
+            CreateDecoder = withSampling ? () => new ProjectionDecoder(latent, Patch) : null,
             SamplerOrNull = withSampling ? new EulerSampler(new TimeGridSettings(4)) : null,
             Guidance = withSampling ? new GuidanceOptions { Method = "cfg", Scale = 1.5 } : new GuidanceOptions(),
         };

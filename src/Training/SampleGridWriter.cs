@@ -1,5 +1,6 @@
 using RaePipeline.Abstractions;
 using RaePipeline.Data;
+using RaePipeline.FlowMatching;
 using RaePipeline.Imaging;
 using RaePipeline.Pipeline;
 using RaePipeline.Weights;
@@ -10,16 +11,43 @@ namespace RaePipeline.Training;
 
 /// <summary>
 /// Progress pictures during stage-2 training: the pipeline's sampler integrates the denoiser with the current EMA
-/// weights (unguided, conditional) from the same noise every time, labels cycling through the classes; the decoder
-/// turns the latents into a grid PNG. The training weights are put back afterwards.
+/// weights, guided as the pipeline's <c>guidance</c> block says (as the <c>sample</c> job does), from the same noise
+/// every time, labels cycling through the classes; the latents are de-normalized with the latent statistics (when
+/// present) and decoded into a grid PNG. The training weights are put back afterwards.
 /// </summary>
-public sealed class SampleGridWriter(JobContext context, IDenoiser denoiser, ExponentialMovingAverage ema, int count, int numClasses)
+public sealed class SampleGridWriter
 {
+    readonly JobContext context;
+    readonly IDenoiser denoiser;
+    readonly ExponentialMovingAverage ema;
+    readonly int count;
+    readonly int numClasses;
+    readonly IDecoder decoder;
+    readonly ISampler sampler;
+    readonly GuidedVelocity velocity;
+
+    /// <summary>
+    /// Resolves the decoder, sampler and guidance here, before any training step: components are built on first
+    /// access, and a component built inside a step's dispose scope could lose tensors when that scope ends.
+    /// </summary>
+    public SampleGridWriter(JobContext context, IDenoiser denoiser, ExponentialMovingAverage ema, int count, int numClasses)
+    {
+        this.context = context;
+        this.denoiser = denoiser;
+        this.ema = ema;
+        this.count = count;
+        this.numClasses = numClasses;
+        var components = context.Components;
+        decoder = components.Decoder;
+        sampler = components.Sampler;
+        var guidance = components.Guidance;
+        velocity = GuidedVelocity.Create(guidance.Method, guidance.Scale,
+            new GuidanceInterval(guidance.Interval[0], guidance.Interval[1]), denoiser,
+            guidance.Method.Trim().ToLowerInvariant() == "autoguidance" ? components.GuideDenoiser : null);
+    }
+
     public void Write(string path, TrainingLog log)
     {
-        var components = context.Components;
-        var decoder = components.Decoder;
-        var sampler = components.Sampler;
         if (decoder.LatentShape != denoiser.LatentShape)
         {
             log.Warning($"no sample grid: the decoder decodes {decoder.LatentShape}, the denoiser makes {denoiser.LatentShape}");
@@ -36,9 +64,11 @@ public sealed class SampleGridWriter(JobContext context, IDenoiser denoiser, Exp
             using var generator = new Generator(SeedDerivation.Derive(context.Seed, "train-sample-grid"), torch.CPU);
             var noise = torch.randn(denoiser.LatentShape.WithBatch(count), generator: generator).to(context.Device);
             var labels = torch.arange(count, dtype: int64).remainder(numClasses).to(context.Device);
+            var (x, y) = velocity.Prepare(noise, labels);
             var grid = sampler.TimeGrid(denoiser.LatentShape);
-            var latents = sampler.Sample(denoiser.Forward, noise, labels, grid);
-            var images = decoder.Decode(components.Statistics?.Denormalize(latents) ?? latents).clamp(0, 1);
+            var latents = velocity.Result(sampler.Sample(velocity.Field, x, y, grid));
+            var statistics = context.Components.Statistics;
+            var images = decoder.Decode(statistics?.Denormalize(latents) ?? latents).clamp(0, 1);
             ImageGrid.Save(path, images, columns: (int)Math.Ceiling(Math.Sqrt(count)));
             log.Info($"sample grid {path}");
         }

@@ -13,8 +13,9 @@ namespace RaePipeline.Training;
 
 /// <summary>
 /// Stage-2 training (official <c>src/train.py</c>, with working gradient accumulation): the pipeline's denoiser
-/// learns the flow-matching velocity on the encoder's latents of the pipeline's data. Per optimizer step:
-/// gradients zeroed once; per micro-batch latents (from the latent cache or encoded on the fly), labels replaced
+/// learns the flow-matching velocity on the encoder's latents of the pipeline's data, normalized with the pipeline's
+/// latent statistics when it has them. Per optimizer step: gradients zeroed once; per micro-batch latents (from the
+/// latent cache or encoded on the fly, then normalized), labels replaced
 /// by the null label with probability <c>class_dropout</c>, noise and shifted times drawn, loss / k back-propagated;
 /// then clipping, the scheduled learning rate, AdamW and the EMA update. Checkpoints every <c>checkpoint_every</c>
 /// steps and at the end under <c>train/checkpoints</c>; <c>resume: auto</c> continues exactly from the latest
@@ -87,6 +88,11 @@ public sealed class TrainJob : Job<TrainJobOptions>
         if (dataset.NumClasses > denoiser.NumClasses)
             throw new InvalidOperationException(
                 $"the data has {dataset.NumClasses} classes but the denoiser knows {denoiser.NumClasses} (set its num_classes)");
+        var statistics = components.Statistics;
+        if (statistics != null && statistics.Shape != denoiser.LatentShape)
+            throw new InvalidOperationException(
+                $"the latent statistics are {statistics.Shape} but the denoiser denoises {denoiser.LatentShape}: " +
+                "they belong to another encoder or input size (recompute them with the stats job)");
         long batchSeed = (long)SeedDerivation.Derive(context.Seed, "train-batches");
         using var source = OpenLatents(context, options, dataset, encoder, microBatch, batchSeed, log);
 
@@ -115,6 +121,7 @@ public sealed class TrainJob : Job<TrainJobOptions>
             ["schedule"] = schedule.ToString(),
             ["time_distribution"] = loss.Times.Name,
             ["shift"] = shift.S.ToString("R", CultureInfo.InvariantCulture),
+            ["latent_statistics"] = statistics == null ? "none" : $"{statistics.Shape} mean {(statistics.Mean is null ? "none" : "given")} eps {statistics.Eps}",
         };
         var state = new TrainingState
         {
@@ -126,7 +133,6 @@ public sealed class TrainJob : Job<TrainJobOptions>
             Facts = new Dictionary<string, string>(facts),
         };
         Resume(context, options, state, checkpoints, facts, log);
-        var statistics = components.Statistics;
 
         log.Info(string.Create(CultureInfo.InvariantCulture,
             $"training {components.NameOf(PipelineRole.Denoiser)} ({parameters.Sum(p => p.Parameter.numel()):N0} trainable parameters) " +
@@ -134,7 +140,7 @@ public sealed class TrainJob : Job<TrainJobOptions>
             $"for {options.Steps} steps of {options.BatchSize} ({options.GradAccumulation} x {microBatch}); lr {schedule}; " +
             $"AdamW betas ({options.Betas[0]}, {options.Betas[1]}) wd {options.WeightDecay}; EMA {options.EmaDecay}; " +
             $"clip {(options.ClipGrad > 0 ? options.ClipGrad : "off")}; class dropout {options.ClassDropout}; times {loss.Times.Name}, {shift}; " +
-            $"latent statistics: {(statistics is null ? "none (raw latents)" : $"{statistics.Shape}{(statistics.Mean is null ? ", variance only" : "")}")}"));
+            $"latent statistics: {(statistics == null ? "none (raw latents)" : "normalizing (z - mean) / sqrt(var + eps)")}"));
 
         var runTimer = Stopwatch.StartNew();
         long firstStep = state.Step;
@@ -160,10 +166,10 @@ public sealed class TrainJob : Job<TrainJobOptions>
                     foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
                     double value = GradientAccumulation.Backward(module, options.GradAccumulation, i =>
                     {
-                        var (raw, labels) = source.Batch(step * options.GradAccumulation + i);
-                        var latents = statistics?.Normalize(raw) ?? raw;
+                        var (latents, labels) = source.Batch(step * options.GradAccumulation + i);
+                        var z = statistics?.Normalize(latents) ?? latents;
                         var y = DropLabels(labels, dropout, options.ClassDropout, denoiser.NullLabel);
-                        using var terms = loss.Compute(denoiser.Forward, latents, y, noise);
+                        using var terms = loss.Compute(denoiser.Forward, z, y, noise);
                         return terms.Mean();
                     });
                     if (options.ClipGrad > 0) torch.nn.utils.clip_grad_norm_(parameters.Select(p => p.Parameter), options.ClipGrad);

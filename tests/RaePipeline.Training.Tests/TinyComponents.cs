@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using RaePipeline.Abstractions;
 using RaePipeline.Backbones.DiffusionTransformers;
+using RaePipeline.Latents;
 using RaePipeline.Pipeline;
 using RaePipeline.Samplers.FlowMatching;
 using RaePipeline.Weights;
@@ -53,10 +54,30 @@ public sealed class PatchMeanEncoder : IEncoder
     public void Dispose() => projection.Dispose();
 }
 
-/// <summary>A stand-in decoder: a learnable 1x1 projection back to RGB, then nearest upsampling by p.</summary>
+/// <summary>An encoder whose latents come out already normalized with given statistics.</summary>
+public sealed class NormalizingEncoder(IEncoder inner, LatentStatistics statistics) : IEncoder
+{
+    public LatentShape LatentShape => inner.LatentShape;
+    public int InputSize => inner.InputSize;
+    public ImageNormalization ImageNormalization => inner.ImageNormalization;
+
+    public Tensor Encode(Tensor images)
+    {
+        using var scope = NewDisposeScope();
+        return statistics.Normalize(inner.Encode(images)).MoveToOuterDisposeScope();
+    }
+
+    public void Dispose() => inner.Dispose();
+}
+
+/// <summary>
+/// A stand-in decoder: a learnable 1x1 projection back to RGB, then nearest upsampling by p. Like real plugins it
+/// keeps a plain tensor made in its constructor, so it breaks if it is built inside a dispose scope that ends.
+/// </summary>
 public sealed class ProjectionDecoder(LatentShape latent, int patch) : IDecoder
 {
     readonly nn.Module<Tensor, Tensor> projection = torch.nn.Conv2d(latent.Channels, 3, 1);
+    readonly Tensor half = torch.tensor(0.5f);
 
     public LatentShape LatentShape => latent;
     public int OutputSize => latent.Height * patch;
@@ -65,7 +86,7 @@ public sealed class ProjectionDecoder(LatentShape latent, int patch) : IDecoder
     public Tensor Decode(Tensor latents)
     {
         using var scope = NewDisposeScope();
-        var rgb = projection.forward(latents) * 0.5 + 0.5;
+        var rgb = projection.forward(latents) * half + half;
         return torch.nn.functional.interpolate(rgb, scale_factor: [patch, patch], mode: InterpolationMode.Nearest)
             .MoveToOuterDisposeScope();
     }
@@ -76,10 +97,16 @@ public sealed class ProjectionDecoder(LatentShape latent, int patch) : IDecoder
 /// <summary>The components a test pipeline names; unnamed roles throw like the host's.</summary>
 public sealed class TestComponents : IPipelineComponents, IDisposable
 {
+    Lazy<IDecoder>? decoder;
+
     public IEncoder? EncoderOrNull { get; init; }
     public IDenoiser? DenoiserOrNull { get; init; }
-    public IDecoder? DecoderOrNull { get; init; }
     public ISampler? SamplerOrNull { get; init; }
+
+    /// <summary>Built on first access, as the host builds components.</summary>
+    public Func<IDecoder>? CreateDecoder { init => decoder = value is null ? null : new Lazy<IDecoder>(value); }
+
+    IDecoder? DecoderOrNull => decoder?.Value;
 
     public IEncoder Encoder => EncoderOrNull ?? throw Missing(PipelineRole.Encoder);
     public IDecoder Decoder => DecoderOrNull ?? throw Missing(PipelineRole.Decoder);
@@ -87,14 +114,13 @@ public sealed class TestComponents : IPipelineComponents, IDisposable
     public ISampler Sampler => SamplerOrNull ?? throw Missing(PipelineRole.Sampler);
     public IFeatureExtractor FeatureExtractor => throw Missing(PipelineRole.FeatureExtractor);
     public IDenoiser GuideDenoiser => throw Missing(PipelineRole.GuideDenoiser);
-    public RaePipeline.Latents.LatentStatistics? Statistics { get; set; }
-
-    public GuidanceOptions Guidance { get; } = new();
+    public GuidanceOptions Guidance { get; init; } = new();
+    public LatentStatistics? Statistics { get; set; }
 
     public bool Has(PipelineRole role) => role switch
     {
         PipelineRole.Encoder => EncoderOrNull != null,
-        PipelineRole.Decoder => DecoderOrNull != null,
+        PipelineRole.Decoder => decoder != null,
         PipelineRole.Denoiser => DenoiserOrNull != null,
         PipelineRole.Sampler => SamplerOrNull != null,
         _ => false,
@@ -108,7 +134,7 @@ public sealed class TestComponents : IPipelineComponents, IDisposable
     {
         EncoderOrNull?.Dispose();
         DenoiserOrNull?.Dispose();
-        DecoderOrNull?.Dispose();
+        if (decoder is { IsValueCreated: true }) decoder.Value.Dispose();
     }
 }
 
@@ -134,8 +160,9 @@ public static class TinyPipeline
         {
             EncoderOrNull = new PatchMeanEncoder(ImageSize, Patch, Channels, seed: 3),
             DenoiserOrNull = DiffusionTransformerDenoiser.Create(DenoiserSpec, null, WeightFiles.CheckpointEntry.Ema, seed: 4, torch.CPU),
-            DecoderOrNull = withSampling ? new ProjectionDecoder(latent, Patch) : null,
+            CreateDecoder = withSampling ? () => new ProjectionDecoder(latent, Patch) : null,
             SamplerOrNull = withSampling ? new EulerSampler(new TimeGridSettings(4)) : null,
+            Guidance = withSampling ? new GuidanceOptions { Method = "cfg", Scale = 1.5 } : new GuidanceOptions(),
         };
     }
 

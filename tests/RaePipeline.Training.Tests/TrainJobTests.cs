@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Logging;
+using RaePipeline.Backbones.DiffusionTransformers;
+using RaePipeline.Latents;
 using RaePipeline.Pipeline;
 using RaePipeline.Weights;
 using TorchSharp;
@@ -44,6 +47,47 @@ public class TrainJobTests
     }
 
     [Fact]
+    public void A_cancelled_run_writes_a_checkpoint_and_resumes_exactly()
+    {
+        using var folder = new TemporaryFolder();
+        var options = Options(5);
+        options.CheckpointEvery = 0;
+        var whole = Train(folder.Combine("whole"), options);
+
+        using var cancellation = new CancellationTokenSource();
+        using (var components = TinyPipeline.Components())
+        {
+            var context = TinyPipeline.Context(components, folder.Combine("cancelled"), TinyPipeline.Data(), cancellation: cancellation.Token);
+            context = new JobContext
+            {
+                Components = context.Components, Device = context.Device, Seed = context.Seed, RunDirectory = context.RunDirectory,
+                PipelineDirectory = context.PipelineDirectory, Data = context.Data, Progress = context.Progress,
+                Results = context.Results, Runner = context.Runner, Cancellation = context.Cancellation,
+                LoggerFactory = new CancellingLoggerFactory("step 2/5", cancellation),
+            };
+            FluentActions.Invoking(() => new TrainJob().Run(context, options)).Should().Throw<OperationCanceledException>();
+            context.Results.Curve("train/loss").Should().Equal(whole.Take(2));
+        }
+        TrainingCheckpoint.List(folder.Combine("cancelled", "train", "checkpoints")).Select(c => c.Step).Should().Equal(2);
+        Train(folder.Combine("cancelled"), options).Should().Equal(whole.Skip(2));
+    }
+
+    /// <summary>Cancels the run when a log message contains a given text.</summary>
+    sealed class CancellingLoggerFactory(string trigger, CancellationTokenSource source) : ILoggerFactory, ILogger
+    {
+        public ILogger CreateLogger(string categoryName) => this;
+        public void AddProvider(ILoggerProvider provider) { }
+        public void Dispose() { }
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (formatter(state, exception).Contains(trigger)) source.Cancel();
+        }
+    }
+
+    [Fact]
     public void After_training_the_denoiser_holds_the_ema_weights_and_the_run_folder_has_logs_and_grids()
     {
         using var folder = new TemporaryFolder();
@@ -78,6 +122,45 @@ public class TrainJobTests
         cached.Select(p => p.Step).Should().Equal(onTheFly.Select(p => p.Step));
         for (int i = 0; i < cached.Count; i++)
             cached[i].Value.Should().BeApproximately(onTheFly[i].Value, 1e-5 * onTheFly[i].Value, $"step {cached[i].Step}");
+    }
+
+    [Fact]
+    public void Latents_are_normalized_with_the_pipeline_statistics()
+    {
+        using var folder = new TemporaryFolder();
+        var latent = TinyPipeline.DenoiserSpec.Latent;
+        using var generator = new Generator(17, torch.CPU);
+        using var statistics = new LatentStatistics(
+            torch.randn([latent.Channels, latent.Height, latent.Width], generator: generator),
+            torch.rand([latent.Channels, latent.Height, latent.Width], generator: generator) * 3 + 0.2);
+        var options = Options(3);
+
+        IReadOnlyList<(long, double)> Run(string name, TestComponents components)
+        {
+            using (components)
+            {
+                var context = TinyPipeline.Context(components, folder.Combine(name), TinyPipeline.Data());
+                new TrainJob().Run(context, options);
+                return context.Results.Curve("train/loss");
+            }
+        }
+
+        var plain = TinyPipeline.Components();
+        var raw = Run("raw", plain);
+        var withStatistics = TinyPipeline.Components();
+        withStatistics.Statistics = statistics;
+        var normalized = Run("statistics", withStatistics);
+        // The same training on an encoder that hands out (z - mean) / sqrt(var + eps) itself, without statistics.
+        var reference = Run("reference", new TestComponents
+        {
+            EncoderOrNull = new NormalizingEncoder(new PatchMeanEncoder(TinyPipeline.ImageSize, TinyPipeline.Patch, TinyPipeline.Channels, seed: 3), statistics),
+            DenoiserOrNull = DiffusionTransformerDenoiser.Create(TinyPipeline.DenoiserSpec, null, WeightFiles.CheckpointEntry.Ema, seed: 4, torch.CPU),
+        });
+        for (int i = 0; i < reference.Count; i++)
+        {
+            normalized[i].Item2.Should().BeApproximately(reference[i].Item2, 1e-5 * reference[i].Item2);
+            Math.Abs(normalized[i].Item2 - raw[i].Item2).Should().BeGreaterThan(1e-3, "the statistics change the latents");
+        }
     }
 
     [Fact]

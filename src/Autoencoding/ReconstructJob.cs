@@ -3,6 +3,7 @@ using RaePipeline.Data;
 using RaePipeline.Imaging;
 using RaePipeline.Metrics;
 using RaePipeline.Pipeline;
+using RaePipeline.Weights;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -17,7 +18,7 @@ public sealed class ReconstructJobOptions
     /// <summary>The grid PNG (original | reconstruction pairs), relative to the run folder.</summary>
     public string Output { get; set; } = "reconstruct/grid.png";
 
-    /// <summary>At most this many images.</summary>
+    /// <summary>At most this many images (0 = all; rFID wants thousands).</summary>
     public int Limit { get; set; } = 16;
 
     public int BatchSize { get; set; } = 16;
@@ -25,7 +26,9 @@ public sealed class ReconstructJobOptions
 
 /// <summary>
 /// <c>reconstruct</c>: encode (with the latent statistics when present) and decode, as RAE.encode/decode; writes a
-/// grid with each original beside its reconstruction and records the PSNR (dB, images clamped to [0, 1]).
+/// grid with each original beside its reconstruction, records PSNR (dB) and SSIM (images clamped to [0, 1]), and
+/// writes both sets as npz for the rFID (<c>eval</c> with <c>samples: reconstruct/reconstructions.npz</c>,
+/// <c>reference: reconstruct/originals.npz</c>).
 /// </summary>
 public sealed class ReconstructJob : Job<ReconstructJobOptions>
 {
@@ -63,19 +66,28 @@ public sealed class ReconstructJob : Job<ReconstructJobOptions>
         using var reconstructed = torch.cat(reconstructions, 0);
         reconstructions.ForEach(t => t.Dispose());
         double psnr = Psnr.Mean(reconstructed, images);
+        double ssim = Ssim.Mean(reconstructed, images);
         using var pairs = torch.stack([images, reconstructed], 1).flatten(0, 1);
         var output = context.RunPath(options.Output);
         ImageGrid.Save(output, pairs, columns: 8);
+        // Both sets as ADM-style npz files, so `eval` gives the rFID (samples: reconstructions.npz, reference: originals.npz).
+        var folder = Path.GetDirectoryName(output)!;
+        using (var originalPixels = PixelConversion.ToUint8Hwc(images))
+            NpzFile.Write(Path.Combine(folder, "originals.npz"), [new("arr_0", originalPixels)]);
+        using (var reconstructedPixels = PixelConversion.ToUint8Hwc(reconstructed))
+            NpzFile.Write(Path.Combine(folder, "reconstructions.npz"), [new("arr_0", reconstructedPixels)]);
         context.Results.Record("reconstruct/psnr", psnr);
-        context.Logger("rae.reconstruct").LogInformation("reconstructed {Count} images: PSNR {Psnr:F2} dB, grid {Output}",
-            images.shape[0], psnr, output);
+        context.Results.Record("reconstruct/ssim", ssim);
+        context.Logger("rae.reconstruct").LogInformation(
+            "reconstructed {Count} images: PSNR {Psnr:F2} dB, SSIM {Ssim:F4}; grid {Output}; originals.npz and reconstructions.npz beside it for rFID (eval)",
+            images.shape[0], psnr, ssim, output);
     }
 
     static Tensor FromData(JobContext context, int limit)
     {
         var dataset = Datasets.Open(context.Data, context.PipelineDirectory, context.Seed);
         using var scope = NewDisposeScope();
-        var count = Math.Min(limit, dataset.Count);
+        var count = limit > 0 ? Math.Min(limit, dataset.Count) : dataset.Count;
         return torch.stack(Enumerable.Range(0, count).Select(i => dataset.Get(i).Image).ToList()).MoveToOuterDisposeScope();
     }
 }

@@ -21,7 +21,7 @@ public class QuickstartPipelineTests
             "--set", "jobs.sample.num_images=8", "--set", "jobs.stats.batch_size=8");
 
         var metrics = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "metrics.json")))!.AsObject();
-        foreach (var key in new[] { "stats/images", "reconstruct/psnr", "eval/untrained/fd_dinov2", "eval/trained/fd_dinov2" })
+        foreach (var key in new[] { "stats/images", "reconstruct/psnr", "reconstruct/ssim", "eval/untrained/fd_dinov2", "eval/trained/fd_dinov2" })
         {
             metrics.ContainsKey(key).Should().BeTrue($"metrics.json has {key} (has: {string.Join(", ", metrics.Select(m => m.Key))})");
             double.IsFinite(metrics[key]!.GetValue<double>()).Should().BeTrue(key);
@@ -31,6 +31,7 @@ public class QuickstartPipelineTests
         File.Exists(Path.Combine(run, "samples", "grid_by_class.png")).Should().BeTrue();
         File.Exists(Path.Combine(run, "samples-untrained", "samples.npz")).Should().BeTrue();
         File.Exists(Path.Combine(run, "reconstruct", "grid.png")).Should().BeTrue();
+        File.Exists(Path.Combine(run, "reconstruct", "reconstructions.npz")).Should().BeTrue("the rFID input");
         File.Exists(Path.Combine(run, "stats", "stat.pt")).Should().BeTrue();
         File.ReadAllText(Path.Combine(run, "run.log")).Should().Contain("randomly initialized");
         File.ReadAllText(Path.Combine(run, "curves.csv")).Should().Contain("train/loss");

@@ -31,7 +31,11 @@ public sealed class PipelineComponents(PipelinePlan plan, torch.Device device, l
         {
             if (!statisticsLoaded && plan.StatisticsPath != null)
             {
-                statistics = LatentStatistics.Load(plan.StatisticsPath);
+                using (var scope = torch.NewDisposeScope())
+                {
+                    statistics = LatentStatistics.Load(plan.StatisticsPath);
+                    scope.Detach(scope.DisposablesView.ToList());
+                }
                 loggerFactory.CreateLogger("rae.components").LogInformation(
                     "latent statistics {Shape} from {Path}{Mean}", statistics.Shape, plan.StatisticsPath,
                     statistics.Mean is null ? " (no mean: variance only)" : "");
@@ -69,9 +73,16 @@ public sealed class PipelineComponents(PipelinePlan plan, torch.Device device, l
         var logger = loggerFactory.CreateLogger("rae.components");
         logger.LogInformation("building {Role} '{Name}'{Weights}", role.Key(), planned.Entry.Name,
             planned.WeightsPath == null ? " (no weights: randomly initialized)" : $" from {planned.WeightsPath}");
-        var component = planned.Entry.Create(context, planned.Options) as T
+        // A job may first touch a component inside its per-step dispose scope; what the component creates belongs
+        // to the component (released by its Dispose), never to that scope.
+        T component;
+        using (var scope = torch.NewDisposeScope())
+        {
+            component = planned.Entry.Create(context, planned.Options) as T
                         ?? throw new InvalidOperationException(
                             $"{role.Key()} '{planned.Entry.Name}' from {planned.Entry.Plugin.AssemblyPath} did not build a {typeof(T).Name}");
+            scope.Detach(scope.DisposablesView.ToList());
+        }
         built[role] = component;
         return component;
     }

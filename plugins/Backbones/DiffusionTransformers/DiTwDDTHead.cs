@@ -1,3 +1,4 @@
+using RaePipeline.VisionTransformers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -41,7 +42,7 @@ public sealed class DiTwDDTHead : nn.Module<Tensor, Tensor, Tensor, Tensor>
         t_embedder = new GaussianFourierEmbedding(backbone.HiddenSize);
         y_embedder = new LabelEmbedder(spec.NumClasses, backbone.HiddenSize);
         if (flags.UsePosEmbed)
-            pos_embed = nn.Parameter(SinCosPositionEmbedding.Table(backbone.HiddenSize, spec.Grid), requires_grad: false);
+            pos_embed = nn.Parameter(SinCosPositionEmbedding.Create((int)backbone.HiddenSize, (int)spec.Grid, withClsRow: false), requires_grad: false);
         if (flags.UseRope)
         {
             enc_feat_rope = new RotaryEmbedding2D(backbone.HiddenSize / backbone.NumHeads, spec.Grid);

@@ -1,3 +1,4 @@
+using RaePipeline.VisionTransformers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -33,7 +34,7 @@ public sealed class LightningDiT : nn.Module<Tensor, Tensor, Tensor, Tensor>
         t_embedder = new GaussianFourierEmbedding(size.HiddenSize);
         y_embedder = new LabelEmbedder(spec.NumClasses, size.HiddenSize);
         if (flags.UsePosEmbed)
-            pos_embed = nn.Parameter(SinCosPositionEmbedding.Table(size.HiddenSize, spec.Grid), requires_grad: false);
+            pos_embed = nn.Parameter(SinCosPositionEmbedding.Create((int)size.HiddenSize, (int)spec.Grid, withClsRow: false), requires_grad: false);
         if (flags.UseRope)
             feat_rope = new RotaryEmbedding2D(size.HiddenSize / size.NumHeads, spec.Grid);
         blocks = nn.ModuleList(Enumerable.Range(0, size.Depth)

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using RaePipeline.FlowMatching;
 using RaePipeline.Imaging;
 using RaePipeline.Pipeline;
 using RaePipeline.Weights;
@@ -52,10 +51,7 @@ public sealed class SampleJob : Job<SampleJobOptions>
         var decoder = components.Decoder;
         var latent = denoiser.LatentShape;
         long seed = options.Seed ?? context.Seed;
-        var guidance = components.Guidance;
-        var velocity = GuidedVelocity.Create(guidance.Method, guidance.Scale,
-            new GuidanceInterval(guidance.Interval[0], guidance.Interval[1]), denoiser,
-            guidance.Method == "autoguidance" ? components.GuideDenoiser : null);
+        var velocity = PipelineGuidance.Velocity(components, denoiser);
 
         using var givenNoise = options.Noise == null ? null : new GivenNoise(context.ResolvePath(options.Noise), latent);
         int count = givenNoise?.Count ?? options.NumImages;

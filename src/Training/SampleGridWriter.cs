@@ -1,6 +1,7 @@
 using RaePipeline.Abstractions;
 using RaePipeline.Data;
 using RaePipeline.FlowMatching;
+using RaePipeline.Generation;
 using RaePipeline.Imaging;
 using RaePipeline.Pipeline;
 using RaePipeline.Weights;
@@ -40,10 +41,7 @@ public sealed class SampleGridWriter
         var components = context.Components;
         decoder = components.Decoder;
         sampler = components.Sampler;
-        var guidance = components.Guidance;
-        velocity = GuidedVelocity.Create(guidance.Method, guidance.Scale,
-            new GuidanceInterval(guidance.Interval[0], guidance.Interval[1]), denoiser,
-            guidance.Method.Trim().ToLowerInvariant() == "autoguidance" ? components.GuideDenoiser : null);
+        velocity = PipelineGuidance.Velocity(components, denoiser);
     }
 
     public void Write(string path, TrainingLog log)

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using RaePipeline.Abstractions;
 using RaePipeline.Imaging;
 using RaePipeline.Pipeline;
 using RaePipeline.Weights;
@@ -66,6 +67,15 @@ public sealed class SampleJob : Job<SampleJobOptions>
             plan.FirstImage, plan.EndImage - 1, count, options.Shard ?? "no shard", components.NameOf(PipelineRole.Sampler),
             grid.shape[0], sampler.FunctionEvaluations((int)grid.shape[0]), velocity.Description);
 
+        // Velocity evaluations per batch: the sampler's calls of the field (each call evaluates every image of the
+        // batch once), counted here so adaptive samplers (dopri5) report what they used.
+        var evaluations = new List<int>();
+        var calls = 0;
+        VelocityField counted = (x, t, y) =>
+        {
+            calls++;
+            return velocity.Field(x, t, y);
+        };
         var images = new List<Tensor>();
         using var bar = context.Progress.Start("sample", plan.EndImage - plan.FirstImage, "img");
         using (torch.no_grad())
@@ -80,7 +90,9 @@ public sealed class SampleJob : Job<SampleJobOptions>
                 var batchLabels = labels[start..end].to(context.Device);
                 var generator = new Generator(SampleSeeds.For(seed, SampleSeeds.SamplerStream, batchIndex++));
                 var (x, y) = velocity.Prepare(noise, batchLabels);
-                var sampled = velocity.Result(sampler.Sample(velocity.Field, x, y, grid.to(context.Device), generator));
+                calls = 0;
+                var sampled = velocity.Result(sampler.Sample(counted, x, y, grid.to(context.Device), generator));
+                evaluations.Add(calls);
                 var decoded = decoder.Decode(components.Statistics?.Denormalize(sampled) ?? sampled);
                 var pixels = PixelConversion.ToUint8Hwc(decoded);
                 images.Add(pixels.MoveToOuterDisposeScope());
@@ -104,6 +116,9 @@ public sealed class SampleJob : Job<SampleJobOptions>
         NpzFile.Write(Path.Combine(folder, npzName), [new("arr_0", all), new("arr_1", shardLabels), new("index", index)]);
         context.Results.Record("sample/images", all.shape[0]);
         context.Results.Record("sample/seconds_per_image", bar.Elapsed.TotalSeconds / Math.Max(1, all.shape[0]));
+        context.Results.Record("sample/nfe", evaluations.Average());
+        logger.LogInformation("velocity evaluations per image: {Mean:F1} on average over {Batches} batches (min {Min}, max {Max})",
+            evaluations.Average(), evaluations.Count, evaluations.Min(), evaluations.Max());
         logger.LogInformation("wrote {Count} images to {Folder} ({Npz}, grid.png)", all.shape[0], folder, npzName);
     }
 

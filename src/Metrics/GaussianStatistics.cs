@@ -84,6 +84,35 @@ public sealed class GaussianStatistics : IDisposable
         }
     }
 
+    /// <summary>
+    /// Statistics stored under other keys (ADM's reference batches hold the sFID statistics as <c>mu_s</c>/<c>sigma_s</c>),
+    /// or null when <paramref name="path"/> is not an npz file holding both arrays.
+    /// </summary>
+    public static GaussianStatistics? TryLoad(string path, string meanKey, string covarianceKey)
+    {
+        if (!File.Exists(path) || !path.EndsWith(".npz", StringComparison.OrdinalIgnoreCase)) return null;
+        using (var zip = System.IO.Compression.ZipFile.OpenRead(path))
+        {
+            var names = zip.Entries.Select(e => e.FullName).ToHashSet(StringComparer.Ordinal);
+            if (!names.Contains(meanKey + ".npy") || !names.Contains(covarianceKey + ".npy")) return null;
+        }
+        var arrays = NpzFile.Read(path);
+        try
+        {
+            var mean = arrays[meanKey];
+            var covariance = arrays[covarianceKey];
+            if (mean.dim() != 1 || covariance.dim() != 2 || covariance.shape[0] != mean.shape[0] || covariance.shape[1] != mean.shape[0])
+                throw new WeightsFormatException(
+                    $"{path}: '{meanKey}' must be (D,) and '{covarianceKey}' (D, D); found [{string.Join(", ", mean.shape)}] and [{string.Join(", ", covariance.shape)}]",
+                    path);
+            return new GaussianStatistics(mean, covariance);
+        }
+        finally
+        {
+            foreach (var tensor in arrays.Values) tensor.Dispose();
+        }
+    }
+
     /// <summary>True when the npz file holds statistics (<c>mu</c>/<c>sigma</c>) rather than images.</summary>
     public static bool IsStatisticsFile(string path)
     {

@@ -41,17 +41,17 @@ public sealed class DpmSolver2MSampler(TimeGridSettings grid, bool lowerOrderFin
         var prediction = x - v * steps.Time[i];                                   // x0 = x_t - t v, (B, C, h, w)
         var d = prediction;
         var firstOrder = LowerOrderFinal && i == steps.Count - 1;
-        if (history.PreviousPrediction is { } previous && next > 0 && !firstOrder)
+        if (history.Count > 0 && next > 0 && !firstOrder)
         {
             double previousTime = steps.Points[i - 1];
             double h = Lambda(next) - Lambda(t), hPrevious = Lambda(t) - Lambda(previousTime);
             double halfInverseRatio = 0.5 * h / hPrevious;                       // 1 / (2 r_i), 0 when h_{i-1} = inf
-            d = prediction * (1 + halfInverseRatio) - previous * halfInverseRatio;
+            d = prediction * (1 + halfInverseRatio) - history[0] * halfInverseRatio;
         }
         var stateFactor = next / t;                                               // sigma_{i+1} / sigma_i
         var predictionFactor = (1 - next) - (1 - t) * next / t;                   // alpha_{i+1} (1 - e^{-h_i})
         var result = x * stateFactor + d * predictionFactor;
-        history.PreviousPrediction = prediction;
+        history.Push(prediction, keep: 1);
         return result;
     }
 

@@ -39,6 +39,7 @@ public class GuidedSamplingTests(ITestOutputHelper output)
             "dopri5" => catalog.Create<ISampler, Dopri5Options>(name, context,
                 new Dopri5Options { NumSteps = 12, ShiftBase = 4.5, Atol = 1e-4, Rtol = 1e-4 }),
             "dpm-solver-2m" => catalog.Create<ISampler, DpmSolverOptions>(name, context, new DpmSolverOptions { NumSteps = 12, ShiftBase = 4.5 }),
+            "adams-bashforth" => catalog.Create<ISampler, AdamsBashforthOptions>(name, context, new AdamsBashforthOptions { NumSteps = 12, ShiftBase = 4.5 }),
             _ => catalog.Create<ISampler, OdeSamplerOptions>(name, context, new OdeSamplerOptions { NumSteps = 12, ShiftBase = 4.5 }),
         };
     }
@@ -46,7 +47,7 @@ public class GuidedSamplingTests(ITestOutputHelper output)
     public static TheoryData<string, string> Cases()
     {
         var data = new TheoryData<string, string>();
-        foreach (var sampler in new[] { "euler", "heun", "midpoint", "rk4", "dpm-solver-2m", "dopri5", "euler-maruyama", "sde-heun" })
+        foreach (var sampler in new[] { "euler", "heun", "midpoint", "rk4", "dpm-solver-2m", "adams-bashforth", "dopri5", "euler-maruyama", "sde-heun" })
         foreach (var method in new[] { "cfg", "autoguidance" })
             data.Add(sampler, method);
         return data;

@@ -23,6 +23,10 @@ public class SamplerBehaviourTests
         }
         if (name == "dopri5")
             return catalog.Create<ISampler, Dopri5Options>(name, context, new Dopri5Options { NumSteps = 12, ShiftBase = 4.5 });
+        if (name == "dpm-solver-2m")
+            return catalog.Create<ISampler, DpmSolverOptions>(name, context, new DpmSolverOptions { NumSteps = 12, ShiftBase = 4.5 });
+        if (name == "adams-bashforth")
+            return catalog.Create<ISampler, AdamsBashforthOptions>(name, context, new AdamsBashforthOptions { NumSteps = 12, ShiftBase = 4.5 });
         return catalog.Create<ISampler, OdeSamplerOptions>(name, context, new OdeSamplerOptions { NumSteps = 12, ShiftBase = 4.5 });
     }
 
@@ -34,6 +38,7 @@ public class SamplerBehaviourTests
     [InlineData("midpoint", 22)]
     [InlineData("rk4", 44)]
     [InlineData("dpm-solver-2m", 11)]
+    [InlineData("adams-bashforth", 11)]
     [InlineData("euler-maruyama", 12)]
     [InlineData("sde-heun", 23)]
     public void Evaluations_and_callbacks_follow_the_grid(string name, int evaluations)
@@ -93,11 +98,11 @@ public class SamplerBehaviourTests
     }
 
     [Fact]
-    public void Registrar_offers_the_eight_samplers()
+    public void Registrar_offers_the_nine_samplers()
     {
         var catalog = new RecordingCatalog();
         new FlowMatchingSamplersRegistrar().Register(catalog);
-        catalog.Names.Should().BeEquivalentTo("euler", "heun", "midpoint", "rk4", "dpm-solver-2m", "dopri5", "euler-maruyama", "sde-heun");
+        catalog.Names.Should().BeEquivalentTo("euler", "heun", "midpoint", "rk4", "dpm-solver-2m", "adams-bashforth", "dopri5", "euler-maruyama", "sde-heun");
     }
 
     /// <summary>

@@ -7,7 +7,8 @@ using RaePipeline.Samplers.FlowMatching;
 namespace RaePipeline.Samplers.FlowMatching;
 
 /// <summary>
-/// Declares the flow-matching samplers: the fixed-grid ODE solvers euler, heun, midpoint, rk4 and dpm-solver-2m,
+/// Declares the flow-matching samplers: the fixed-grid ODE solvers euler, heun, midpoint, rk4 and the multistep
+/// adams-bashforth and dpm-solver-2m,
 /// the adaptive dopri5, and the SDE samplers euler-maruyama and sde-heun. Each validates its options in
 /// <c>Describe</c> (by building the sampler, which is cheap), so <c>rae validate</c> points at a bad option's line.
 /// </summary>
@@ -31,6 +32,13 @@ public sealed class FlowMatchingSamplersRegistrar : IPluginRegistrar
         {
             Name = "dpm-solver-2m",
             Description = "DPM-Solver++(2M), flow-matching data-prediction form, on the shifted time grid: multistep, 1 evaluation per step",
+            Create = (_, options) => options.Create(),
+            Describe = (_, options) => Described(options.Create()),
+        });
+        catalog.Add(new ComponentRegistration<ISampler, AdamsBashforthOptions>
+        {
+            Name = "adams-bashforth",
+            Description = "variable-step Adams-Bashforth (linear multistep, k-diffusion's lms) on the velocity, on the shifted time grid: 1 evaluation per step, max_order 1-4 (3)",
             Create = (_, options) => options.Create(),
             Describe = (_, options) => Described(options.Create()),
         });

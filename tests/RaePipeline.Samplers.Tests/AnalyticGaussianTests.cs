@@ -33,6 +33,9 @@ public class AnalyticGaussianTests(ITestOutputHelper output)
         "rk4" => new Rk4Sampler(new TimeGridSettings(points, shiftBase: ShiftBase)),
         "dpm-solver-2m" => new DpmSolver2MSampler(new TimeGridSettings(points, shiftBase: ShiftBase)),
         "dpm-solver-2m-all-second-order" => new DpmSolver2MSampler(new TimeGridSettings(points, shiftBase: ShiftBase), lowerOrderFinal: false),
+        "adams-bashforth" => new AdamsBashforthSampler(new TimeGridSettings(points, shiftBase: ShiftBase)),
+        "adams-bashforth-2" => new AdamsBashforthSampler(new TimeGridSettings(points, shiftBase: ShiftBase), maxOrder: 2),
+        "adams-bashforth-4" => new AdamsBashforthSampler(new TimeGridSettings(points, shiftBase: ShiftBase), maxOrder: 4),
         _ => throw new ArgumentException(name),
     };
 
@@ -44,6 +47,7 @@ public class AnalyticGaussianTests(ITestOutputHelper output)
     [InlineData("midpoint", 50)]
     [InlineData("rk4", 50)]
     [InlineData("dpm-solver-2m", 50)]
+    [InlineData("adams-bashforth", 50)]
     public void Ode_samples_have_the_data_mean_and_variance(string name, int points)
     {
         using var scope = NewDisposeScope();
@@ -108,7 +112,9 @@ public class AnalyticGaussianTests(ITestOutputHelper output)
     /// rk4 stops at 41 points: beyond, its error nears the floor set by the float32 stage times. DPM-Solver++(2M) is
     /// measured with every step second order (lower_order_final off) from 80 steps, where its asymptotic order shows;
     /// with the default first-order final step (logarithmically long in lambda on this grid) the fitted order over
-    /// 10..80 steps is lower but the error is smaller (see the test below).
+    /// 10..80 steps is lower but the error is smaller (see the test below). Adams-Bashforth converges at order 2 for
+    /// every max_order from 2: its one-evaluation Euler start leaves an O(h^2) error (the weights of its higher-order
+    /// steps are checked on their own in <see cref="AdamsBashforthCoefficientTests"/>).
     /// </summary>
     [Theory]
     [InlineData("euler", 1.0, 0.25, new[] { 11, 21, 41, 81 })]
@@ -117,6 +123,9 @@ public class AnalyticGaussianTests(ITestOutputHelper output)
     [InlineData("rk4", 4.0, 0.6, new[] { 6, 11, 21, 41 })]
     [InlineData("dpm-solver-2m-all-second-order", 2.0, 0.35, new[] { 81, 161, 321, 641 })]
     [InlineData("dpm-solver-2m", 1.85, 0.5, new[] { 11, 21, 41, 81 })]
+    [InlineData("adams-bashforth-2", 2.0, 0.25, new[] { 11, 21, 41, 81 })]
+    [InlineData("adams-bashforth", 2.0, 0.5, new[] { 11, 21, 41, 81 })]
+    [InlineData("adams-bashforth-4", 2.0, 0.5, new[] { 11, 21, 41, 81 })]
     public void Each_fixed_grid_sampler_converges_at_its_order(string name, double order, double above, int[] points)
     {
         using var scope = NewDisposeScope();
@@ -134,34 +143,43 @@ public class AnalyticGaussianTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// The multistep solver against Euler at equal evaluations (one per step for both). At 10 evaluations the issue
-    /// asks for a 5x smaller error; on this target it is 3.5x (max abs) because the std 0.25 and 0.5 channels' data
-    /// prediction still changes inside the shifted grid's last step (lambda 1.5 to 6.2), where the step is first
-    /// order; the unit-or-larger std channels are 20x to 130x better. From 20 evaluations on it is more than 5x.
-    /// (Without the first-order final step it would lose to Euler at 10 evaluations: 0.88 against 0.78.)
+    /// The multistep solvers against Euler at equal evaluations (one per step for all), on the same grid and noise. The
+    /// issue asks for a 5x smaller error at 10 evaluations. Error is the max abs difference from the exact flow over the
+    /// whole batch, and the RMS difference (both asserted). adams-bashforth (max_order 3) is 13.5x better at 10
+    /// evaluations (RMS 11.7x; per channel 5.8x to 16x), 34x at 20, 81x at 40. DPM-Solver++(2M) reaches 3.3x at 10
+    /// (RMS 3.7x; its factor here, 3, records the shortfall): the std 0.25 and 0.5 channels' data prediction still
+    /// changes inside the shifted grid's last step (lambda 1.5 to 6.2), which it takes at first order (without that,
+    /// it would lose to Euler: 0.88 against 0.78); its unit-or-larger std channels are 20x to 130x better, and from 20
+    /// evaluations on it is more than 5x.
     /// </summary>
     [Theory]
-    [InlineData(11, 3.0)]
-    [InlineData(21, 5.0)]
-    [InlineData(41, 5.0)]
-    public void Dpm_solver_2m_beats_euler_at_equal_evaluations(int points, double factor)
+    [InlineData("adams-bashforth", 11, 5.0)]
+    [InlineData("adams-bashforth", 21, 5.0)]
+    [InlineData("adams-bashforth", 41, 5.0)]
+    [InlineData("dpm-solver-2m", 11, 3.0)]
+    [InlineData("dpm-solver-2m", 21, 5.0)]
+    [InlineData("dpm-solver-2m", 41, 5.0)]
+    public void Multistep_solvers_beat_euler_at_equal_evaluations(string name, int points, double factor)
     {
         using var scope = NewDisposeScope();
         var noise = Noise(2, batch: 8);
         var euler = OdeSampler("euler", points);
-        var multistep = OdeSampler("dpm-solver-2m", points);
+        var multistep = OdeSampler(name, points);
         var grid = euler.TimeGrid(Latent);
         multistep.FunctionEvaluations((int)grid.shape[0]).Should().Be(euler.FunctionEvaluations((int)grid.shape[0])).And.Be(points - 1);
-        using var eulerSamples = euler.Sample(Data.Velocity, noise, Labels(noise), grid);
-        using var multistepSamples = multistep.Sample(Data.Velocity, noise, Labels(noise), grid);
         using var exact = Data.ExactFlow(noise, grid[-1].item<float>());
-        var eulerError = (eulerSamples - exact).abs().amax([0, 2, 3]).data<double>().ToArray();
-        var multistepError = (multistepSamples - exact).abs().amax([0, 2, 3]).data<double>().ToArray();
+        using var eulerDifference = euler.Sample(Data.Velocity, noise, Labels(noise), grid) - exact;
+        using var multistepDifference = multistep.Sample(Data.Velocity, noise, Labels(noise), grid) - exact;
+        var eulerError = eulerDifference.abs().amax([0, 2, 3]).data<double>().ToArray();
+        var multistepError = multistepDifference.abs().amax([0, 2, 3]).data<double>().ToArray();
         double eulerMax = eulerError.Max(), multistepMax = multistepError.Max();
-        output.WriteLine($"{points - 1} evaluations: max abs error euler {eulerMax:E3}, dpm-solver-2m {multistepMax:E3}, ratio {eulerMax / multistepMax:F2}; " +
-            $"per channel (data std {string.Join("/", Data.Stds)}): euler {string.Join(", ", eulerError.Select(e => e.ToString("E2")))}, " +
-            $"dpm-solver-2m {string.Join(", ", multistepError.Select(e => e.ToString("E2")))}");
-        (eulerMax / multistepMax).Should().BeGreaterThanOrEqualTo(factor);
+        double eulerRms = eulerDifference.square().mean().sqrt().item<double>(), multistepRms = multistepDifference.square().mean().sqrt().item<double>();
+        output.WriteLine($"{points - 1} evaluations: max abs error euler {eulerMax:E3}, {name} {multistepMax:E3}, ratio {eulerMax / multistepMax:F2}; " +
+            $"RMS error euler {eulerRms:E3}, {name} {multistepRms:E3}, ratio {eulerRms / multistepRms:F2}; " +
+            $"max abs per channel (data std {string.Join("/", Data.Stds)}): euler {string.Join(", ", eulerError.Select(e => e.ToString("E2")))}, " +
+            $"{name} {string.Join(", ", multistepError.Select(e => e.ToString("E2")))}");
+        (eulerMax / multistepMax).Should().BeGreaterThanOrEqualTo(factor, "max abs error");
+        (eulerRms / multistepRms).Should().BeGreaterThanOrEqualTo(factor, "RMS error");
     }
 
     /// <summary>

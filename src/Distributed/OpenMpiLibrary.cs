@@ -115,7 +115,8 @@ internal sealed unsafe class OpenMpiLibrary
 
     public string ProcessorName() => ReadString(getProcessorName);
 
-    public string LibraryVersion() => ReadString(getLibraryVersion).Split('\n')[0].Trim().TrimEnd(',');
+    /// <summary>The library's name and version (<c>Open MPI v4.1.4</c>), without its build details.</summary>
+    public string LibraryVersion() => ReadString(getLibraryVersion).Split('\n', ',')[0].Trim();
 
     public string ErrorText(int code)
     {

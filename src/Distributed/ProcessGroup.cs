@@ -110,8 +110,8 @@ public sealed class ProcessGroup : IDisposable
     /// </summary>
     public string UseDevice(Device device)
     {
-        if (!IsDistributed) return "single process: no collectives";
-        if (device.type != DeviceType.CUDA) return $"collectives through {communicator.Description}";
+        if (!IsDistributed) return "one process: no collectives";
+        if (device.type != DeviceType.CUDA) return "collectives on host memory";
         if (nccl != null) return $"NCCL on cuda:{nccl.DeviceIndex}";
         nccl = NcclCollectives.TryCreate(communicator, device, out var reason);
         return reason;

@@ -29,7 +29,6 @@ internal sealed unsafe class OpenMpiLibrary
     public readonly delegate* unmanaged<nint, nint, int> CommSetErrhandler;
     public readonly delegate* unmanaged<void*, void*, int, nint, nint, nint, nint*, int> Iallreduce;
     public readonly delegate* unmanaged<void*, int, nint, int, nint, nint*, int> Ibcast;
-    public readonly delegate* unmanaged<nint, nint*, int> Ibarrier;
     public readonly delegate* unmanaged<void*, int, nint, int, int, nint, nint*, int> Isend;
     public readonly delegate* unmanaged<void*, int, nint, int, int, nint, nint*, int> Irecv;
     public readonly delegate* unmanaged<int, int, nint, int*, void*, int> Iprobe;
@@ -60,7 +59,6 @@ internal sealed unsafe class OpenMpiLibrary
         CommSetErrhandler = (delegate* unmanaged<nint, nint, int>)Export("MPI_Comm_set_errhandler");
         Iallreduce = (delegate* unmanaged<void*, void*, int, nint, nint, nint, nint*, int>)Export("MPI_Iallreduce");
         Ibcast = (delegate* unmanaged<void*, int, nint, int, nint, nint*, int>)Export("MPI_Ibcast");
-        Ibarrier = (delegate* unmanaged<nint, nint*, int>)Export("MPI_Ibarrier");
         Isend = (delegate* unmanaged<void*, int, nint, int, int, nint, nint*, int>)Export("MPI_Isend");
         Irecv = (delegate* unmanaged<void*, int, nint, int, int, nint, nint*, int>)Export("MPI_Irecv");
         Iprobe = (delegate* unmanaged<int, int, nint, int*, void*, int>)Export("MPI_Iprobe");

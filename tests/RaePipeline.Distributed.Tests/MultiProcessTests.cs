@@ -148,6 +148,17 @@ public sealed class MultiProcessTests(TwoRankRun run) : IClassFixture<TwoRankRun
         result.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(60), "rank 1 sleeps for 5 minutes; the 3 s timeout must end the run");
     }
 
+    [MpiFact]
+    public void Ranks_that_call_different_collectives_fail_with_a_message_instead_of_mixing_data()
+    {
+        var result = MpiLaunch.Run(2, typeof(RankProgram).Assembly.Location, [RankProgram.RanksDisagree, Path.Combine(run.Folder, "disagree")],
+            TimeSpan.FromMinutes(2), new Dictionary<string, string> { [LaunchEnvironment.TimeoutVariable] = "120" });
+        result.TimedOut.Should().BeFalse(result.Output);
+        result.ExitCode.Should().NotBe(0);
+        result.Output.Should().MatchRegex(@"rank [01] of 2 \(.+\) failed: the ranks called different collectives: rank [01] is in (all-reduce|broadcast) #\d+ \(16 B\), another rank in (broadcast|all-reduce)");
+        result.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(60));
+    }
+
     /// <summary>Same shape and every element equal (compared in float64).</summary>
     static void Exactly(Tensor actual, Tensor expected, string what)
     {

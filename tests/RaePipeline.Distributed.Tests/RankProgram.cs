@@ -12,12 +12,13 @@ public static class RankProgram
     public const string Everything = "everything";
     public const string RankOneThrows = "rank-1-throws";
     public const string RankOneHangs = "rank-1-hangs";
+    public const string RanksDisagree = "ranks-disagree";
 
     public static int Run(string[] args)
     {
         if (args.Length != 2)
         {
-            Console.Error.WriteLine($"usage: RaePipeline.Distributed.Tests <{Everything} | {RankOneThrows} | {RankOneHangs}> <output folder>");
+            Console.Error.WriteLine($"usage: RaePipeline.Distributed.Tests <{Everything} | {RankOneThrows} | {RankOneHangs} | {RanksDisagree}> <output folder>");
             return 2;
         }
         torch.set_num_threads(1);
@@ -36,6 +37,9 @@ public static class RankProgram
                     break;
                 case RankOneHangs:
                     RankScenarios.RankOneHangs(group);
+                    break;
+                case RanksDisagree:
+                    RankScenarios.RanksDisagree(group);
                     break;
                 default:
                     Console.Error.WriteLine($"unknown scenario '{args[0]}'");

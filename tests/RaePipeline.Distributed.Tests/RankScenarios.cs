@@ -190,4 +190,12 @@ public static class RankScenarios
         if (group.Rank == 1) Thread.Sleep(TimeSpan.FromMinutes(5));
         group.AllReduce(tensor);
     }
+
+    /// <summary>Rank 0 all-reduces while rank 1 broadcasts: both must fail with a message instead of mixing their data or hanging.</summary>
+    public static void RanksDisagree(ProcessGroup group)
+    {
+        using var tensor = torch.ones(4);
+        if (group.Rank == 0) group.AllReduce(tensor);
+        else group.Broadcast(tensor);
+    }
 }

@@ -128,35 +128,36 @@ public sealed class MultiProcessTests(TwoRankRun run) : IClassFixture<TwoRankRun
     [MpiFact]
     public void A_rank_that_throws_stops_every_rank_with_a_message_naming_it()
     {
-        var result = MpiLaunch.Run(2, typeof(RankProgram).Assembly.Location, [RankProgram.RankOneThrows, Path.Combine(run.Folder, "throws")],
-            TimeSpan.FromMinutes(2), new Dictionary<string, string> { [LaunchEnvironment.TimeoutVariable] = "120" });
-        result.TimedOut.Should().BeFalse(result.Output);
-        result.ExitCode.Should().NotBe(0);
-        result.Output.Should().Contain("rank 1 of 2").And.Contain("a failure on purpose in rank 1").And.Contain("stopping every rank");
-        result.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(60), "the abort ends the waiting rank 0, not its 120 s timeout");
+        // Rank 0 waits in an all-reduce with a 120 s timeout: only rank 1's abort can end the run within a minute.
+        var output = RunFailing(RankProgram.RankOneThrows, timeoutSeconds: 120);
+        output.Should().Contain("rank 1 of 2").And.Contain("a failure on purpose in rank 1").And.Contain("stopping every rank");
     }
 
     [MpiFact]
     public void A_rank_that_stops_answering_makes_the_others_give_up_after_the_timeout_naming_it()
     {
-        var result = MpiLaunch.Run(2, typeof(RankProgram).Assembly.Location, [RankProgram.RankOneHangs, Path.Combine(run.Folder, "hangs")],
-            TimeSpan.FromMinutes(2), new Dictionary<string, string> { [LaunchEnvironment.TimeoutVariable] = "3" });
-        result.TimedOut.Should().BeFalse(result.Output);
-        result.ExitCode.Should().NotBe(0);
-        result.Output.Should().Contain("rank 0 of 2").And.Contain("timed out on rank 0 after waiting 3 s")
+        // Rank 1 sleeps for 5 minutes: the 3 s timeout must end the run.
+        var output = RunFailing(RankProgram.RankOneHangs, timeoutSeconds: 3);
+        output.Should().Contain("rank 0 of 2").And.Contain("timed out on rank 0 after waiting 3 s")
             .And.Contain("rank 1 did not answer").And.Contain("stopping every rank");
-        result.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(60), "rank 1 sleeps for 5 minutes; the 3 s timeout must end the run");
     }
 
     [MpiFact]
     public void Ranks_that_call_different_collectives_fail_with_a_message_instead_of_mixing_data()
     {
-        var result = MpiLaunch.Run(2, typeof(RankProgram).Assembly.Location, [RankProgram.RanksDisagree, Path.Combine(run.Folder, "disagree")],
-            TimeSpan.FromMinutes(2), new Dictionary<string, string> { [LaunchEnvironment.TimeoutVariable] = "120" });
+        var output = RunFailing(RankProgram.RanksDisagree, timeoutSeconds: 120);
+        output.Should().MatchRegex(@"rank [01] of 2 \(.+\) failed: the ranks called different collectives: rank [01] is in (all-reduce|broadcast) #\d+ \(16 B\), another rank in (broadcast|all-reduce)");
+    }
+
+    /// <summary>Runs a scenario that must fail on two ranks: it ends by itself within a minute with a non-zero exit code. Returns its output.</summary>
+    string RunFailing(string scenario, int timeoutSeconds)
+    {
+        var result = MpiLaunch.Run(2, typeof(RankProgram).Assembly.Location, [scenario, Path.Combine(run.Folder, scenario)], TimeSpan.FromMinutes(2),
+            new Dictionary<string, string> { [LaunchEnvironment.TimeoutVariable] = timeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) });
         result.TimedOut.Should().BeFalse(result.Output);
-        result.ExitCode.Should().NotBe(0);
-        result.Output.Should().MatchRegex(@"rank [01] of 2 \(.+\) failed: the ranks called different collectives: rank [01] is in (all-reduce|broadcast) #\d+ \(16 B\), another rank in (broadcast|all-reduce)");
-        result.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(60));
+        result.ExitCode.Should().NotBe(0, result.Output);
+        result.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(60), result.Output);
+        return result.Output;
     }
 
     /// <summary>Same shape and every element equal (compared in float64).</summary>

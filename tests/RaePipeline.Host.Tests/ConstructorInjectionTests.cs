@@ -25,7 +25,7 @@ public class ConstructorInjectionTests : IDisposable
         var sampler = components.Sampler.Should().BeOfType<InjectedComponents.InjectedSampler>().Subject;
         sampler.Steps.Should().Be(7);
         components.Sampler.Should().BeSameAs(sampler, "one component per role and run");
-        logs.Lines.Should().Contain((typeof(InjectedComponents.InjectedSampler).FullName!, "7 steps for latents (16, 4, 4)"));
+        logs.Lines.Should().Contain(("RaePipeline.Host.Tests.InjectedComponents.InjectedSampler", "7 steps for latents (16, 4, 4)"), "ILogger<InjectedSampler>");
         logs.Lines.Should().Contain(("rae.components", "building sampler 'injected'"), "a sampler holds no weights: no 'randomly initialized'");
     }
 

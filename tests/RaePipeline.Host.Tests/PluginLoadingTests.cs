@@ -73,8 +73,9 @@ public class PluginLoadingTests
             listing.Output.Should().Contain("encoders:").And.Contain("dinov2").And.Contain($"skipped (cannot be loaded): {broken}: cannot be loaded");
 
             var pipeline = Path.Combine(root, "p.yaml");
-            File.WriteAllText(pipeline, "device: cpu\nencoder: { name: dinov2, options: { hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, patch_size: 4, image_size: 16 } }\n");
-            RaeCli.Run("validate", pipeline).Exit.Should().Be(0, "the pipeline names nothing the broken plugin could offer");
+            File.WriteAllText(pipeline, "device: cpu\nencoder: { name: dinov2, options: { hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, mlp_ratio: 2, patch_size: 4, image_size: 16, num_register_tokens: 4 } }\n");
+            var fine = RaeCli.Run("validate", pipeline);
+            fine.Exit.Should().Be(0, $"the pipeline names nothing the broken plugin could offer\n{fine}");
 
             File.WriteAllText(pipeline, "device: cpu\nencoder: { name: broken-encoder }\n");
             var needed = RaeCli.Run("validate", pipeline);

@@ -37,7 +37,7 @@ sealed class RaeCommandLine
         Outcome = new CommandOutcome(error);
         Root = new RootCommand(
             "rae: pipelines for Diffusion Transformers with Representation Autoencoders.\n" +
-            "Plugin folders: plugins/ beside rae, RAE_PLUGIN_PATH, and the pipeline's `plugins:` list.");
+            "Plugin folders: plugins/ beside rae, RAE_PLUGIN_PATH, and the pipeline's `plugins:` list.") { HelpName = "rae" };
         Root.Options.Add(verbose);
         Root.SetAction(result => new HelpAction().Invoke(result));
         Root.Subcommands.Add(RunCommand());

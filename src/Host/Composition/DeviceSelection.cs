@@ -7,9 +7,9 @@ namespace RaePipeline.Host.Composition;
 /// <summary>Turns the configured device (<c>auto</c>, <c>cpu</c>, <c>cuda</c>, <c>cuda:N</c>) into a torch device.</summary>
 public static class DeviceSelection
 {
-    public static torch.Device Resolve(string configured)
+    public static torch.Device Resolve(string? configured)
     {
-        var text = configured.Trim().ToLowerInvariant();
+        var text = (configured ?? "").Trim().ToLowerInvariant();
         if (text == "auto") return torch.cuda.is_available() ? torch.CUDA : torch.CPU;
         if (text == "cpu") return torch.CPU;
         if (text == "cuda" || text.StartsWith("cuda:", StringComparison.Ordinal))
@@ -27,7 +27,7 @@ public static class DeviceSelection
     }
 
     /// <summary>At validation: a device this build and machine can run on (asking for CUDA loads nothing heavy).</summary>
-    internal static void Check(PlanningContext planning, string configured)
+    internal static void Check(PlanningContext planning, string? configured)
     {
         try
         {

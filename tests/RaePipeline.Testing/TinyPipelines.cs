@@ -1,4 +1,4 @@
-namespace RaePipeline.Host.Tests;
+namespace RaePipeline.Testing;
 
 /// <summary>Small pipelines of the bundled plugins that validate (and run in seconds).</summary>
 public static class TinyPipelines

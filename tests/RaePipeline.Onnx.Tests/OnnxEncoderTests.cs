@@ -65,6 +65,22 @@ public sealed class OnnxEncoderTests : IDisposable
     }
 
     [Fact]
+    public void Weights_in_an_external_data_file_beside_the_model_are_found()
+    {
+        var modelFolder = Directory.CreateDirectory(Path.Combine(folder, "export")).FullName;
+        var path = TinyPatchModel.Write(modelFolder, "model.onnx", TinyPatchModel.BuildWithExternalWeights(modelFolder, "model.onnx.data"));
+        using var scope = NewDisposeScope();
+        var images = Images(2, 8);
+        var expected = OnnxReference.Run(TinyPatchModel.Build("batch", 8), TinyPatchModel.Input, Normalized(images), TinyPatchModel.Tokens);
+
+        using var encoder = Encoder(path, Options(dropTokens: 1));
+
+        var latents = encoder.Encode(images);
+        var fromTokens = expected.narrow(1, 1, 16).transpose(1, 2).reshape(2, 4, 4, 4);
+        (latents - fromTokens).abs().max().item<float>().Should().BeLessThan(1e-6f);
+    }
+
+    [Fact]
     public void A_node_name_stands_for_its_output()
     {
         var path = TinyPatchModel.Write(folder, "tiny.onnx", TinyPatchModel.Build("batch", 8));

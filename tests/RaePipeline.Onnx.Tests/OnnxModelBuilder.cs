@@ -32,6 +32,21 @@ public sealed class OnnxModelBuilder
     public OnnxModelBuilder Initializer(string name, long[] dimensions, float[] values) =>
         Tensor(name, dimensions, FloatType, values.SelectMany(BitConverter.GetBytes).ToArray());
 
+    /// <summary>A float initializer whose values live in <paramref name="file"/> beside the model (ONNX external data).</summary>
+    public OnnxModelBuilder ExternalInitializer(string name, long[] dimensions, float[] values, string folder, string file)
+    {
+        var raw = values.SelectMany(BitConverter.GetBytes).ToArray();
+        File.WriteAllBytes(Path.Combine(folder, file), raw);
+        var tensor = new ProtoWriter();
+        foreach (var d in dimensions) tensor.Varint(1, d);
+        tensor.Varint(2, FloatType).String(8, name)
+            .Message(13, new ProtoWriter().String(1, "location").String(2, file))
+            .Message(13, new ProtoWriter().String(1, "length").String(2, raw.Length.ToString()))
+            .Varint(14, 1);
+        graph.Message(5, tensor);
+        return this;
+    }
+
     public OnnxModelBuilder Initializer(string name, long[] dimensions, long[] values) =>
         Tensor(name, dimensions, Int64Type, values.SelectMany(BitConverter.GetBytes).ToArray());
 

@@ -14,15 +14,23 @@ public static class TinyPatchModel
     /// <param name="size">The image side, or null for symbolic height and width.</param>
     /// <param name="declareShapes">Whether value_info declares the inner values' shapes.</param>
     /// <param name="extraOutputs">Inner values to declare as outputs as well (for reference sessions).</param>
-    public static byte[] Build(object batch, int? size, bool declareShapes = true, params string[] extraOutputs)
+    public static byte[] Build(object batch, int? size, bool declareShapes = true, params string[] extraOutputs) =>
+        Build(batch, size, declareShapes, null, extraOutputs);
+
+    /// <summary>The graph with its convolution weight in a separate file (ONNX external data) written to <paramref name="folder"/>.</summary>
+    public static byte[] BuildWithExternalWeights(string folder, string file) => Build("batch", 8, true, (folder, file));
+
+    static byte[] Build(object batch, int? size, bool declareShapes, (string Folder, string File)? external, params string[] extraOutputs)
     {
         var random = new Random(5);
         float[] Values(int n) => Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
         object height = size.HasValue ? size.Value : "height", width = size.HasValue ? size.Value : "width";
         object grid = size.HasValue ? size.Value / 2 : "grid", tokens = size.HasValue ? 1 + size.Value * size.Value / 4 : "tokens";
-        var builder = new OnnxModelBuilder()
-            .Input(Input, batch, 3, height, width)
-            .Initializer("conv.weight", [Channels, 3, 2, 2], Values(Channels * 12))
+        var builder = new OnnxModelBuilder().Input(Input, batch, 3, height, width);
+        builder = external is var (folder, file)
+            ? builder.ExternalInitializer("conv.weight", [Channels, 3, 2, 2], Values(Channels * 12), folder, file)
+            : builder.Initializer("conv.weight", [Channels, 3, 2, 2], Values(Channels * 12));
+        builder
             .Initializer("conv.bias", [Channels], Values(Channels))
             .Initializer("flat_shape", [3], [0L, Channels, -1L])
             .Initializer("cls_shape", [3], [0L, Channels, 1L])

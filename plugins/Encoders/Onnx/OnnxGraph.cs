@@ -42,7 +42,7 @@ public sealed class OnnxGraph
         DimValue = 1, DimParam = 2;
 
     readonly Dictionary<string, OnnxValue> shapes = new(StringComparer.Ordinal);
-    readonly Dictionary<string, ReadOnlyMemory<byte>> valueInfos = new(StringComparer.Ordinal);
+    readonly Dictionary<string, byte[]> valueInfos = new(StringComparer.Ordinal);
     readonly Dictionary<string, OnnxNode> producers = new(StringComparer.Ordinal);
 
     OnnxGraph(string path) => Path = path;
@@ -90,7 +90,7 @@ public sealed class OnnxGraph
                     break;
                 case GraphValueInfo:
                     var value = ReadValue(field.Bytes);
-                    graph.valueInfos[value.Name] = field.Bytes;
+                    graph.valueInfos[value.Name] = field.Bytes.ToArray(); // a copy: the model's bytes are not kept
                     graph.shapes[value.Name] = value;
                     break;
             }
@@ -159,7 +159,7 @@ public sealed class OnnxGraph
             foreach (var graphField in ProtoReader.Fields(field.Bytes)) graph.Field(graphField);
             foreach (var value in added)
             {
-                if (valueInfos.TryGetValue(value, out var info)) graph.Bytes(GraphOutput, info.Span);
+                if (valueInfos.TryGetValue(value, out var info)) graph.Bytes(GraphOutput, info);
                 else graph.Message(GraphOutput, new ProtoWriter().String(ValueName, value));
             }
             writer.Message(ModelGraph, graph);

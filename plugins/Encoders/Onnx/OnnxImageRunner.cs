@@ -25,12 +25,12 @@ public sealed class OnnxImageRunner : IDisposable
     {
         this.settings = settings;
         this.device = device;
-        var bytes = settings.Model.Graph.WithOutputs(settings.Model.Bytes, [settings.Output]);
+        var bytes = settings.Model.Graph.WithOutputs(settings.Model.ReadBytes(), [settings.Output]);
         (model, Provider) = OnnxSessions.Create(bytes, settings.Model.Path, "weights", device, logger);
         try
         {
             if (settings.Preprocess is { } file)
-                (preprocess, _) = OnnxSessions.Create(file.Bytes, file.Path, "preprocess", device, logger);
+                (preprocess, _) = OnnxSessions.Create(file.ReadBytes(), file.Path, "preprocess", device, logger);
         }
         catch
         {

@@ -2,21 +2,23 @@ using RaePipeline.Abstractions;
 
 namespace RaePipeline.Encoders.Onnx;
 
-/// <summary>An .onnx file read whole: its bytes (what a session is built from) and its graph.</summary>
+/// <summary>
+/// An .onnx file and its graph. The bytes are not kept (a big export would stay in memory twice beside its
+/// session): <see cref="ReadBytes"/> reads them again when a session is built.
+/// </summary>
 public sealed class OnnxModelFile
 {
-    OnnxModelFile(string path, byte[] bytes, OnnxGraph graph)
+    OnnxModelFile(string path, OnnxGraph graph)
     {
         Path = path;
-        Bytes = bytes;
         Graph = graph;
     }
 
     public string Path { get; }
 
-    public byte[] Bytes { get; }
-
     public OnnxGraph Graph { get; }
+
+    public byte[] ReadBytes() => File.ReadAllBytes(Path);
 
     /// <summary>Reads and parses <paramref name="path"/>; a missing or malformed file names the path and the option that gave it.</summary>
     public static OnnxModelFile Read(string path, string optionKey)
@@ -26,7 +28,7 @@ public sealed class OnnxModelFile
         var bytes = File.ReadAllBytes(path);
         try
         {
-            return new OnnxModelFile(path, bytes, OnnxGraph.Parse(bytes, path));
+            return new OnnxModelFile(path, OnnxGraph.Parse(bytes, path));
         }
         catch (InvalidDataException e)
         {

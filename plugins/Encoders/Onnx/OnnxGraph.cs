@@ -20,8 +20,11 @@ public sealed record OnnxValue(string Name, int ElementType, OnnxDimension[]? Di
     public string ShapeText => Dimensions == null ? "unknown shape" : "[" + string.Join(", ", Dimensions) + "]";
 }
 
-/// <summary>A node of the main graph: its name (may be empty), operator and output value names.</summary>
-public sealed record OnnxNode(string Name, string OpType, IReadOnlyList<string> Outputs);
+/// <summary>
+/// A node of the main graph: its name (may be empty), operator, input and output value names, and whether an
+/// attribute holds a subgraph (If, Loop, Scan), which may read outer values its inputs do not list.
+/// </summary>
+public sealed record OnnxNode(string Name, string OpType, IReadOnlyList<string> Inputs, IReadOnlyList<string> Outputs, bool HasSubgraph);
 
 /// <summary>
 /// What the plugin reads of an ONNX ModelProto: the main graph's inputs (initializers excluded), declared outputs,
@@ -34,7 +37,9 @@ public sealed class OnnxGraph
     // GraphProto
     const int GraphNode = 1, GraphInitializer = 5, GraphInput = 11, GraphOutput = 12, GraphValueInfo = 13;
     // NodeProto
-    const int NodeOutput = 2, NodeName = 3, NodeOpType = 4;
+    const int NodeInput = 1, NodeOutput = 2, NodeName = 3, NodeOpType = 4, NodeAttribute = 5;
+    // AttributeProto: a graph (g) or graphs
+    const int AttributeGraph = 6, AttributeGraphs = 11;
     // TensorProto
     const int TensorName = 8;
     // ValueInfoProto, TypeProto, TypeProto.Tensor, TensorShapeProto, TensorShapeProto.Dimension
@@ -43,7 +48,8 @@ public sealed class OnnxGraph
 
     readonly Dictionary<string, OnnxValue> shapes = new(StringComparer.Ordinal);
     readonly Dictionary<string, byte[]> valueInfos = new(StringComparer.Ordinal);
-    readonly Dictionary<string, OnnxNode> producers = new(StringComparer.Ordinal);
+    readonly Dictionary<string, int> producers = new(StringComparer.Ordinal); // value -> index of the node computing it
+    readonly HashSet<string> initializers = new(StringComparer.Ordinal);
 
     OnnxGraph(string path) => Path = path;
 
@@ -66,7 +72,7 @@ public sealed class OnnxGraph
             if (field.Number == ModelGraph && field.Type == WireType.LengthDelimited) graphBytes = field.Bytes;
         if (graphBytes == null) throw new InvalidDataException("no graph (ModelProto field 7)");
 
-        var initializers = new HashSet<string>(StringComparer.Ordinal);
+        var initializers = graph.initializers;
         var inputs = new List<OnnxValue>();
         var outputs = new List<OnnxValue>();
         var nodes = new List<OnnxNode>();
@@ -97,9 +103,9 @@ public sealed class OnnxGraph
         }
         if (nodes.Count == 0) throw new InvalidDataException("the graph has no nodes");
         foreach (var value in inputs.Concat(outputs)) graph.shapes[value.Name] = value;
-        foreach (var node in nodes)
-            foreach (var output in node.Outputs)
-                if (output.Length > 0) graph.producers.TryAdd(output, node);
+        for (int i = 0; i < nodes.Count; i++)
+            foreach (var output in nodes[i].Outputs)
+                if (output.Length > 0) graph.producers.TryAdd(output, i);
         graph.Inputs = inputs.Where(i => !initializers.Contains(i.Name)).ToList();
         graph.Outputs = outputs;
         graph.Nodes = nodes;
@@ -139,14 +145,20 @@ public sealed class OnnxGraph
     }
 
     /// <summary>
-    /// The model with <paramref name="values"/> appended to the main graph's outputs (each with its value_info entry
-    /// when the file has one, so ONNX Runtime keeps the declared type), every other field copied unchanged. ONNX
-    /// Runtime fetches only graph outputs; this makes an inner value fetchable.
+    /// The model reduced to fetching <paramref name="value"/>: it becomes the graph's only output (with its value_info
+    /// entry when the file has one, so ONNX Runtime keeps the declared type) and only the nodes it depends on stay
+    /// (all of them when a node holds a subgraph), with the initializers they read; every other field is copied
+    /// unchanged. ONNX Runtime fetches only graph outputs and runs every node of a graph: this makes an inner value
+    /// fetchable and skips the work after it.
     /// </summary>
-    public byte[] WithOutputs(ReadOnlyMemory<byte> model, IEnumerable<string> values)
+    public byte[] FetchOnly(ReadOnlyMemory<byte> model, string value)
     {
-        var added = values.Where(v => Outputs.All(o => o.Name != v)).Distinct(StringComparer.Ordinal).ToList();
-        if (added.Count == 0) return model.ToArray();
+        var needed = NodesNeededFor(value);
+        var read = Nodes.Where((_, i) => needed[i]).SelectMany(n => n.Inputs).ToHashSet(StringComparer.Ordinal);
+        // Unused initializers go too (IR 3 files also list them as graph inputs): ONNX Runtime refuses dangling ones.
+        bool Used(ReadOnlyMemory<byte> entry, int nameField) =>
+            ProtoReader.Fields(entry).FirstOrDefault(f => f.Number == nameField) is var name &&
+            (read.Contains(name.Text) || !initializers.Contains(name.Text));
         var writer = new ProtoWriter();
         foreach (var field in ProtoReader.Fields(model))
         {
@@ -156,29 +168,63 @@ public sealed class OnnxGraph
                 continue;
             }
             var graph = new ProtoWriter();
-            foreach (var graphField in ProtoReader.Fields(field.Bytes)) graph.Field(graphField);
-            foreach (var value in added)
+            int node = 0;
+            foreach (var graphField in ProtoReader.Fields(field.Bytes))
             {
-                if (valueInfos.TryGetValue(value, out var info)) graph.Bytes(GraphOutput, info);
-                else graph.Message(GraphOutput, new ProtoWriter().String(ValueName, value));
+                bool keep = graphField.Number switch
+                {
+                    GraphNode => needed[node++],
+                    GraphOutput => false,
+                    GraphInitializer => Used(graphField.Bytes, TensorName),
+                    GraphInput => Used(graphField.Bytes, ValueName),
+                    _ => true,
+                };
+                if (keep) graph.Field(graphField);
             }
+            if (valueInfos.TryGetValue(value, out var info)) graph.Bytes(GraphOutput, info);
+            else graph.Message(GraphOutput, new ProtoWriter().String(ValueName, value));
             writer.Message(ModelGraph, graph);
         }
         return writer.ToArray();
     }
 
+    /// <summary>Which nodes computing <paramref name="value"/> runs, in graph order.</summary>
+    bool[] NodesNeededFor(string value)
+    {
+        var needed = new bool[Nodes.Count];
+        if (Nodes.Any(n => n.HasSubgraph))
+        {
+            Array.Fill(needed, true);
+            return needed;
+        }
+        var pending = new Stack<string>([value]);
+        while (pending.TryPop(out var current))
+        {
+            if (!producers.TryGetValue(current, out int index) || needed[index]) continue;
+            needed[index] = true;
+            foreach (var input in Nodes[index].Inputs)
+                if (input.Length > 0) pending.Push(input);
+        }
+        return needed;
+    }
+
     static OnnxNode ReadNode(ReadOnlyMemory<byte> bytes)
     {
         string name = "", opType = "";
+        var inputs = new List<string>();
         var outputs = new List<string>();
+        bool hasSubgraph = false;
         foreach (var f in ProtoReader.Fields(bytes))
         {
             if (f.Type != WireType.LengthDelimited) continue;
-            if (f.Number == NodeOutput) outputs.Add(f.Text);
+            if (f.Number == NodeInput) inputs.Add(f.Text);
+            else if (f.Number == NodeOutput) outputs.Add(f.Text);
             else if (f.Number == NodeName) name = f.Text;
             else if (f.Number == NodeOpType) opType = f.Text;
+            else if (f.Number == NodeAttribute)
+                hasSubgraph |= ProtoReader.Fields(f.Bytes).Any(a => a.Number is AttributeGraph or AttributeGraphs && a.Type == WireType.LengthDelimited);
         }
-        return new OnnxNode(name, opType, outputs);
+        return new OnnxNode(name, opType, inputs, outputs, hasSubgraph);
     }
 
     static OnnxValue ReadValue(ReadOnlyMemory<byte> bytes)

@@ -25,7 +25,7 @@ public sealed class OnnxImageRunner : IDisposable
     {
         this.settings = settings;
         this.device = device;
-        var bytes = settings.Model.Graph.WithOutputs(settings.Model.ReadBytes(), [settings.Output]);
+        var bytes = settings.Model.Graph.FetchOnly(settings.Model.ReadBytes(), settings.Output);
         (model, Provider) = OnnxSessions.Create(bytes, settings.Model.Path, "weights", device, logger);
         try
         {

@@ -72,7 +72,7 @@ public sealed class PipelineComponents(PipelinePlan plan, torch.Device device, l
         };
         var logger = loggerFactory.CreateLogger("rae.components");
         logger.LogInformation("building {Role} '{Name}'{Weights}", role.Key(), planned.Entry.Name,
-            planned.WeightsPath == null ? " (no weights: randomly initialized)" : $" from {planned.WeightsPath}");
+            planned.WeightsPath == null ? " (no weights file given; the component says what it uses)" : $" from {planned.WeightsPath}");
         // A job may first touch a component inside its per-step dispose scope; what the component creates belongs
         // to the component (released by its Dispose), never to that scope.
         T component;

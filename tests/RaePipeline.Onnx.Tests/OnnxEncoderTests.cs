@@ -1,6 +1,7 @@
 using Microsoft.ML.OnnxRuntime;
 using RaePipeline.Abstractions;
 using RaePipeline.Encoders.Onnx;
+using RaePipeline.Encoders.Onnx.Protobuf;
 using RaePipeline.VisionTransformers;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -62,6 +63,9 @@ public sealed class OnnxEncoderTests : IDisposable
         edited.Outputs[0].ShapeText.Should().Be("[batch, 4, 4, 4]", "the value_info entry comes along");
         edited.Nodes.Select(n => n.Name).Should().Equal("conv_node", TinyPatchModel.ReluNode);
         edited.Inputs.Select(i => i.Name).Should().Equal(TinyPatchModel.Input);
+        var initializers = ProtoReader.Fields(ProtoReader.Fields(graph.FetchOnly(model, TinyPatchModel.Relu)).Single(f => f.Number == 7).Bytes)
+            .Where(f => f.Number == 5).Select(f => ProtoReader.Fields(f.Bytes).Single(t => t.Number == 8).Text);
+        initializers.Should().Equal(["conv.weight", "conv.bias"], "the reshape targets are read by dropped nodes only");
         var whole = OnnxGraph.Parse(graph.FetchOnly(model, TinyPatchModel.Tokens), "whole.onnx");
         whole.Nodes.Select(n => n.Name).Should().Equal(graph.Nodes.Select(n => n.Name), "the declared output needs every node");
     }

@@ -49,7 +49,6 @@ public sealed class OnnxGraph
     readonly Dictionary<string, OnnxValue> shapes = new(StringComparer.Ordinal);
     readonly Dictionary<string, byte[]> valueInfos = new(StringComparer.Ordinal);
     readonly Dictionary<string, int> producers = new(StringComparer.Ordinal); // value -> index of the node computing it
-    readonly HashSet<string> initializers = new(StringComparer.Ordinal);
 
     OnnxGraph(string path) => Path = path;
 
@@ -72,7 +71,7 @@ public sealed class OnnxGraph
             if (field.Number == ModelGraph && field.Type == WireType.LengthDelimited) graphBytes = field.Bytes;
         if (graphBytes == null) throw new InvalidDataException("no graph (ModelProto field 7)");
 
-        var initializers = graph.initializers;
+        var initializers = new HashSet<string>(StringComparer.Ordinal);
         var inputs = new List<OnnxValue>();
         var outputs = new List<OnnxValue>();
         var nodes = new List<OnnxNode>();
@@ -85,8 +84,7 @@ public sealed class OnnxGraph
                     nodes.Add(ReadNode(field.Bytes));
                     break;
                 case GraphInitializer:
-                    foreach (var f in ProtoReader.Fields(field.Bytes))
-                        if (f.Number == TensorName) initializers.Add(f.Text);
+                    initializers.Add(NameOf(field.Bytes, TensorName));
                     break;
                 case GraphInput:
                     inputs.Add(ReadValue(field.Bytes));
@@ -147,18 +145,18 @@ public sealed class OnnxGraph
     /// <summary>
     /// The model reduced to fetching <paramref name="value"/>: it becomes the graph's only output (with its value_info
     /// entry when the file has one, so ONNX Runtime keeps the declared type) and only the nodes it depends on stay
-    /// (all of them when a node holds a subgraph), with the initializers they read; every other field is copied
+    /// (all of them when a node holds a subgraph), with the initializers and inputs they read; every other field is copied
     /// unchanged. ONNX Runtime fetches only graph outputs and runs every node of a graph: this makes an inner value
     /// fetchable and skips the work after it.
     /// </summary>
     public byte[] FetchOnly(ReadOnlyMemory<byte> model, string value)
     {
         var needed = NodesNeededFor(value);
+        bool pruned = needed.Contains(false);
         var read = Nodes.Where((_, i) => needed[i]).SelectMany(n => n.Inputs).ToHashSet(StringComparer.Ordinal);
-        // Unused initializers go too (IR 3 files also list them as graph inputs): ONNX Runtime refuses dangling ones.
-        bool Used(ReadOnlyMemory<byte> entry, int nameField) =>
-            ProtoReader.Fields(entry).FirstOrDefault(f => f.Number == nameField) is var name &&
-            (read.Contains(name.Text) || !initializers.Contains(name.Text));
+        // Initializers and inputs no kept node reads go too: ONNX Runtime refuses dangling initializers (IR 3 files
+        // also list them as graph inputs) and asks for every graph input to be fed.
+        bool Read(ReadOnlyMemory<byte> entry, int nameField) => !pruned || read.Contains(NameOf(entry, nameField));
         var writer = new ProtoWriter();
         foreach (var field in ProtoReader.Fields(model))
         {
@@ -175,8 +173,8 @@ public sealed class OnnxGraph
                 {
                     GraphNode => needed[node++],
                     GraphOutput => false,
-                    GraphInitializer => Used(graphField.Bytes, TensorName),
-                    GraphInput => Used(graphField.Bytes, ValueName),
+                    GraphInitializer => Read(graphField.Bytes, TensorName),
+                    GraphInput => Read(graphField.Bytes, ValueName),
                     _ => true,
                 };
                 if (keep) graph.Field(graphField);
@@ -207,6 +205,10 @@ public sealed class OnnxGraph
         }
         return needed;
     }
+
+    static string NameOf(ReadOnlyMemory<byte> message, int nameField) =>
+        ProtoReader.Fields(message).Where(f => f.Number == nameField && f.Type == WireType.LengthDelimited)
+            .Select(f => f.Text).FirstOrDefault() ?? "";
 
     static OnnxNode ReadNode(ReadOnlyMemory<byte> bytes)
     {

@@ -12,7 +12,8 @@ namespace RaePipeline.Evaluation;
 /// npz of images, or an npz of <c>mu</c>/<c>sigma</c> statistics). Records <c>{prefix}/fid</c> with the
 /// <c>inception-v3-fid</c> extractor, otherwise <c>{prefix}/fd_{name}</c> in that extractor's or the encoder's feature
 /// space; <c>{prefix}/is</c> when the extractor has a classifier; <c>{prefix}/precision</c> and <c>{prefix}/recall</c>
-/// when reference images are given; and the feature throughput. Saves both sets' statistics as npz in the run folder
+/// when reference images are given; the linear probe of class-conditional samples
+/// (<c>{prefix}/probe/{name}/accuracy</c> and <c>.../ceiling</c>, see <see cref="ProbeEvaluation"/>); and the feature throughput. Saves both sets' statistics as npz in the run folder
 /// (<c>{prefix}/samples_statistics.npz</c>, <c>{prefix}/reference_statistics.npz</c>) for reuse as a reference.
 /// </summary>
 public sealed class EvalJob : Job<EvalOptions>
@@ -40,6 +41,9 @@ public sealed class EvalJob : Job<EvalOptions>
         if (options.IsSplitSize < 1) yield return new JobProblem("is_split_size", $"is_split_size must be positive, got {options.IsSplitSize}");
         if (options.Neighbourhood < 1) yield return new JobProblem("neighbourhood", $"neighbourhood must be positive, got {options.Neighbourhood}");
         if (string.IsNullOrWhiteSpace(options.Prefix)) yield return new JobProblem("prefix", "prefix must not be empty");
+        if (!(options.Probe.HeldOut > 0 && options.Probe.HeldOut < 1)) yield return new JobProblem("probe.held_out", $"probe.held_out must lie between 0 and 1, got {options.Probe.HeldOut}");
+        if (!(options.Probe.L2 >= 0)) yield return new JobProblem("probe.l2", $"probe.l2 must be 0 or positive, got {options.Probe.L2}");
+        if (options.Probe.MaxIterations < 1) yield return new JobProblem("probe.max_iterations", $"probe.max_iterations must be positive, got {options.Probe.MaxIterations}");
         switch (options.Features)
         {
             case "auto":
@@ -119,6 +123,9 @@ public sealed class EvalJob : Job<EvalOptions>
             }
             else if (options.PrecisionRecall)
                 log.LogInformation("eval: no precision/recall: the reference {Reference} holds statistics only", referencePath);
+
+            if (options.Probe.Enabled)
+                ProbeEvaluation.Run(context, options, extractor, componentName, samples, samplesPath, sampleFeatures, reference.Images, log);
 
             context.Results.Record(Metric("num_samples"), sampleFeatures.Count);
             context.Results.Record(Metric("images_per_second"), sampleFeatures.Count / Math.Max(sampleFeatures.Elapsed.TotalSeconds, 1e-9));

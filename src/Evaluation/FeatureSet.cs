@@ -4,19 +4,26 @@ using static TorchSharp.torch;
 
 namespace RaePipeline.Evaluation;
 
-/// <summary>Features (N, D) float32 of a set of images and, when asked and available, class probabilities (N, K), on the CPU.</summary>
+/// <summary>
+/// Features (N, D) float32 of a set of images and, when asked and available, class probabilities (N, K), and the
+/// images' labels (N,) int64 when the source knows them; on the CPU.
+/// </summary>
 public sealed class FeatureSet : IDisposable
 {
-    FeatureSet(Tensor features, Tensor? probabilities, TimeSpan elapsed)
+    FeatureSet(Tensor features, Tensor? probabilities, Tensor? labels, TimeSpan elapsed)
     {
         Features = features;
         Probabilities = probabilities;
+        Labels = labels;
         Elapsed = elapsed;
     }
 
     public Tensor Features { get; }
 
     public Tensor? Probabilities { get; }
+
+    /// <summary>(N,) int64 class labels of the images (the pipeline's data), or null.</summary>
+    public Tensor? Labels { get; }
 
     /// <summary>Time spent reading images and running the extractor.</summary>
     public TimeSpan Elapsed { get; }
@@ -31,16 +38,18 @@ public sealed class FeatureSet : IDisposable
         long total = limit > 0 ? Math.Min(source.Count, limit) : source.Count;
         var features = new List<Tensor>();
         var probabilities = new List<Tensor>();
+        var labels = new List<Tensor>();
         bool hasProbabilities = withProbabilities;
         try
         {
             using var bar = progress.Start(label, total, "img");
             using var noGrad = no_grad();
-            foreach (var batch in source.Batches(batchSize, limit))
+            foreach (var (batch, batchLabels) in source.LabelledBatches(batchSize, limit))
             {
                 cancellation.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
                 using var images = batch;
+                if (batchLabels is not null) labels.Add(batchLabels);
                 var batchFeatures = extractor.Features(images);
                 if (batchFeatures.dim() != 2 || batchFeatures.shape[1] != extractor.FeatureDimension)
                     throw new InvalidOperationException(
@@ -55,12 +64,14 @@ public sealed class FeatureSet : IDisposable
                 bar.Advance(images.shape[0]);
             }
             if (features.Count == 0) throw new InvalidDataException($"{source.Description}: no images to evaluate");
-            return new FeatureSet(cat(features), hasProbabilities ? cat(probabilities) : null, clock.Elapsed);
+            return new FeatureSet(cat(features), hasProbabilities ? cat(probabilities) : null,
+                labels.Count == features.Count ? cat(labels) : null, clock.Elapsed);
         }
         finally
         {
             foreach (var t in features) t.Dispose();
             foreach (var t in probabilities) t.Dispose();
+            foreach (var t in labels) t.Dispose();
         }
     }
 
@@ -68,5 +79,6 @@ public sealed class FeatureSet : IDisposable
     {
         Features.Dispose();
         Probabilities?.Dispose();
+        Labels?.Dispose();
     }
 }

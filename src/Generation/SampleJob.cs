@@ -103,6 +103,7 @@ public sealed class SampleJob : Job<SampleJobOptions>
         using var index = torch.arange(plan.FirstImage, plan.EndImage, dtype: int64);
         NpzFile.Write(Path.Combine(folder, npzName), [new("arr_0", all), new("arr_1", shardLabels), new("index", index)]);
         context.Results.Record("sample/images", all.shape[0]);
+        context.Results.Record("sample/nfe", sampler.FunctionEvaluations((int)grid.shape[0]));
         context.Results.Record("sample/seconds_per_image", bar.Elapsed.TotalSeconds / Math.Max(1, all.shape[0]));
         logger.LogInformation("wrote {Count} images to {Folder} ({Npz}, grid.png)", all.shape[0], folder, npzName);
     }

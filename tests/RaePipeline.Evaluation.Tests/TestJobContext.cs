@@ -34,7 +34,8 @@ sealed class TestComponents(IEncoder? encoder = null, string encoderName = "tiny
 
 static class TestJobContext
 {
-    public static JobContext Create(string folder, IPipelineComponents components, DataOptions? data = null) => new()
+    public static JobContext Create(string folder, IPipelineComponents components, DataOptions? data = null,
+        IPipelineRunner? runner = null) => new()
     {
         Components = components,
         Device = CPU,
@@ -45,7 +46,7 @@ static class TestJobContext
         LoggerFactory = NullLoggerFactory.Instance,
         Progress = ProgressReporter.Silent,
         Results = new RunResults(),
-        Runner = new NoRunner(),
+        Runner = runner ?? new NoRunner(),
     };
 
     sealed class NoRunner : IPipelineRunner

@@ -43,6 +43,7 @@ public sealed class EvalJob : Job<EvalOptions>
         if (string.IsNullOrWhiteSpace(options.Prefix)) yield return new JobProblem("prefix", "prefix must not be empty");
         if (!(options.Probe.HeldOut > 0 && options.Probe.HeldOut < 1)) yield return new JobProblem("probe.held_out", $"probe.held_out must lie between 0 and 1, got {options.Probe.HeldOut}");
         if (!(options.Probe.L2 >= 0)) yield return new JobProblem("probe.l2", $"probe.l2 must be 0 or positive, got {options.Probe.L2}");
+        if (options.Probe.MaxImages < 4) yield return new JobProblem("probe.max_images", $"probe.max_images must be at least 4, got {options.Probe.MaxImages}");
         if (options.Probe.MaxIterations < 1) yield return new JobProblem("probe.max_iterations", $"probe.max_iterations must be positive, got {options.Probe.MaxIterations}");
         switch (options.Features)
         {

@@ -29,14 +29,21 @@ static class ProbeEvaluation
             log.LogInformation("eval: no linear probe: the pipeline has no 'data' block with the real labelled images to fit it on");
             return;
         }
+        using var scope = NewDisposeScope();
         using var real = reference?.Labels is null
             ? FeatureSet.Compute(extractor, new DatasetImageSource(Datasets.Open(context.Data, context.PipelineDirectory, context.Seed)),
                 options.BatchSize, options.Limit, withProbabilities: false, context.Progress, $"{options.Prefix} probe data", context.Cancellation)
             : null;
         var realSet = real ?? reference!;
-        using var sampleLabels = allLabels[..(int)sampleFeatures.Count];
+        var sampleLabels = allLabels[..(int)sampleFeatures.Count];
         var probe = options.Probe;
-        var result = ProbeAccuracy.Compute(realSet.Features, realSet.Labels!, sampleFeatures.Features, sampleLabels,
+        using var subsetGenerator = new Generator(SeedDerivation.Derive(context.Seed, "probe-subset"));
+        var rows = realSet.Count <= probe.MaxImages ? null : randperm(realSet.Count, generator: subsetGenerator)[..probe.MaxImages];
+        if (rows is not null)
+            log.LogInformation("eval: the linear probe uses {Count} of the {Total} real images (probe.max_images)", probe.MaxImages, realSet.Count);
+        var subsetFeatures = rows is null ? null : realSet.Features.index_select(0, rows);
+        var subsetLabels = rows is null ? null : realSet.Labels!.index_select(0, rows);
+        var result = ProbeAccuracy.Compute(subsetFeatures ?? realSet.Features, subsetLabels ?? realSet.Labels!, sampleFeatures.Features, sampleLabels,
             probe.HeldOut, probe.L2, new Lbfgs { MaxIterations = probe.MaxIterations },
             SeedDerivation.Derive(context.Seed, "probe-split"));
         if (!result.Converged)

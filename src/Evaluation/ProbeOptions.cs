@@ -12,6 +12,9 @@ public sealed class ProbeOptions
     /// <summary>L2 penalty on the weights (mean cross-entropy + l2/2 |W|², features standardized).</summary>
     public double L2 { get; set; } = 1e-3;
 
+    /// <summary>At most this many real images (a seeded random subset) for the probe: its float64 design matrix is N x (D + 1).</summary>
+    public int MaxImages { get; set; } = 20000;
+
     /// <summary>Cap on the L-BFGS iterations of the fit.</summary>
     public int MaxIterations { get; set; } = 500;
 }

@@ -258,6 +258,7 @@ public sealed class CompareJobTests : IDisposable
         rows.Select(r => r[5]).Should().Equal("2", "4", "4", "8");
         rows.Should().AllSatisfy(r => r[^1].Should().Be("ok"));
         rows.Should().AllSatisfy(r => double.IsFinite(double.Parse(r[4], CultureInfo.InvariantCulture)).Should().BeTrue());
+        rows.Should().AllSatisfy(r => double.Parse(r[6], CultureInfo.InvariantCulture).Should().BeInRange(0, 1, "the probe read each run's arr_1 labels"));
         foreach (var run in rows.Select(r => r[0]))
         {
             var log = File.ReadAllText(Path.Combine(output, run, "run.log"));

@@ -153,6 +153,7 @@ public sealed class EvalJobTests : IDisposable
         new EvalJob().Run(context, new EvalOptions { Samples = "samples.npz", Reference = EvalJob.DataReference, BatchSize = 16 });
         new EvalJob().Run(context, new EvalOptions { Samples = "mislabelled.npz", Reference = EvalJob.DataReference, BatchSize = 16, Prefix = "mislabelled" });
         new EvalJob().Run(context, new EvalOptions { Samples = "samples.npz", Reference = "mislabelled.npz", BatchSize = 16, Prefix = "other_reference" });
+        new EvalJob().Run(context, new EvalOptions { Samples = "samples.npz", Reference = EvalJob.DataReference, BatchSize = 16, Prefix = "subset", Probe = new ProbeOptions { MaxImages = 12 } });
 
         // The same probe computed here from the extractor's features of the data and of the stored (uint8) samples.
         using var dataImages = stack(Enumerable.Range(0, dataset.Count).Select(i => dataset.Get(i).Image).ToList());
@@ -171,6 +172,14 @@ public sealed class EvalJobTests : IDisposable
         metrics["mislabelled/probe/moments/accuracy"].Should().BeLessThan(0.1, "every sample is scored against the next class");
         metrics["mislabelled/probe/moments/ceiling"].Should().Be(expected.Ceiling, "the ceiling depends on the real images only");
         metrics["other_reference/probe/moments/accuracy"].Should().Be(expected.Accuracy, "with another reference the data's features are computed for the probe");
+
+        // probe.max_images: a seeded random subset of the real images.
+        using var rows = randperm(dataset.Count, generator: new Generator(SeedDerivation.Derive(0, "probe-subset")))[..12];
+        var subset = ProbeAccuracy.Compute(dataFeatures.index_select(0, rows), dataLabels.index_select(0, rows), sampleFeatures, labels,
+            new ProbeOptions().HeldOut, new ProbeOptions().L2, new Lbfgs { MaxIterations = new ProbeOptions().MaxIterations }, SeedDerivation.Derive(0, "probe-split"));
+        (subset.Accuracy, subset.Ceiling).Should().NotBe((expected.Accuracy, expected.Ceiling), "the subset is small enough to change the probe");
+        metrics["subset/probe/moments/ceiling"].Should().Be(subset.Ceiling);
+        metrics["subset/probe/moments/accuracy"].Should().Be(subset.Accuracy);
     }
 
     [Fact]

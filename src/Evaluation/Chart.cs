@@ -21,6 +21,11 @@ public static class Chart
     static readonly Color BarColour = Color.FromHex("#1f77b4");
     static readonly Color BestColour = Color.FromHex("#ff7f0e");
 
+    // Lines that coincide (equal samplers, say) stay visible: each series has its own marker and dash pattern.
+    static readonly MarkerShape[] Markers =
+        [MarkerShape.FilledCircle, MarkerShape.FilledSquare, MarkerShape.FilledTriangleUp, MarkerShape.OpenDiamond, MarkerShape.Cross];
+    static readonly LinePattern[] Patterns = [LinePattern.Solid, LinePattern.Dashed, LinePattern.Dotted, LinePattern.DenselyDashed];
+
     /// <summary>
     /// One bar per label with its value written above it; the bar at <paramref name="best"/> (if any) is drawn in
     /// another colour and the title says which way is better (<paramref name="direction"/>).
@@ -56,7 +61,7 @@ public static class Chart
         Save(plot, path);
     }
 
-    /// <summary>One line (with point markers when it has few points) per series, and a legend.</summary>
+    /// <summary>One line per series (its own colour, dash pattern and, when it has few points, marker), and a legend.</summary>
     public static void Lines(string path, string title, string xLabel, string yLabel, IReadOnlyList<ChartSeries> series)
     {
         var drawn = series
@@ -72,7 +77,9 @@ public static class Chart
                 palette.GetColor(i));
             line.LegendText = drawn[i].Name;
             line.LineWidth = 2;
-            line.MarkerSize = drawn[i].Points.Count <= 30 ? 7 : 0;
+            line.LinePattern = Patterns[i % Patterns.Length];
+            line.MarkerShape = Markers[i % Markers.Length];
+            line.MarkerSize = drawn[i].Points.Count <= 30 ? 9 : 0;
         }
         plot.XLabel(xLabel);
         plot.YLabel(yLabel);

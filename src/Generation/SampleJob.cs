@@ -116,6 +116,7 @@ public sealed class SampleJob : Job<SampleJobOptions>
         using var index = torch.arange(plan.FirstItem, plan.EndItem, dtype: int64);
         NpzFile.Write(Path.Combine(folder, npzName), [new("arr_0", all), new("arr_1", shardLabels), new("index", index)]);
         context.Results.Record("sample/images", all.shape[0]);
+        context.Results.Record("sample/nfe", sampler.FunctionEvaluations((int)grid.shape[0]));
         context.Results.Record("sample/seconds_per_image", bar.Elapsed.TotalSeconds / Math.Max(1, all.shape[0]));
         context.Results.Record("sample/nfe", evaluations.Average());
         logger.LogInformation("velocity evaluations per image: {Mean:F1} on average over {Batches} batches (min {Min}, max {Max})",

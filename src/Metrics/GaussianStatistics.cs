@@ -65,31 +65,25 @@ public sealed class GaussianStatistics : IDisposable
     /// <summary>Reads <c>mu</c> and <c>sigma</c> from an npz file (ADM reference batches, pytorch-fid statistics).</summary>
     public static GaussianStatistics Load(string path)
     {
-        var arrays = NpzFile.Read(path);
-        try
-        {
-            if (!arrays.TryGetValue(MeanKey, out var mean) || !arrays.TryGetValue(CovarianceKey, out var covariance))
-                throw new WeightsFormatException(
-                    $"{path} holds no feature statistics: expected arrays '{MeanKey}' and '{CovarianceKey}', found {string.Join(", ", arrays.Keys.Select(k => $"'{k}'"))}",
-                    path);
-            if (mean.dim() != 1 || covariance.dim() != 2 || covariance.shape[0] != mean.shape[0] || covariance.shape[1] != mean.shape[0])
-                throw new WeightsFormatException(
-                    $"{path}: '{MeanKey}' must be (D,) and '{CovarianceKey}' (D, D); found [{string.Join(", ", mean.shape)}] and [{string.Join(", ", covariance.shape)}]",
-                    path);
-            return new GaussianStatistics(mean, covariance);
-        }
-        finally
-        {
-            foreach (var tensor in arrays.Values) tensor.Dispose();
-        }
+        using var archive = NpzArchive.Open(path);
+        if (!archive.Contains(MeanKey) || !archive.Contains(CovarianceKey))
+            throw new WeightsFormatException(
+                $"{path} holds no feature statistics: expected arrays '{MeanKey}' and '{CovarianceKey}', found {string.Join(", ", archive.Names.Select(k => $"'{k}'"))}",
+                path);
+        using var mean = archive.Read(MeanKey);
+        using var covariance = archive.Read(CovarianceKey);
+        if (mean.dim() != 1 || covariance.dim() != 2 || covariance.shape[0] != mean.shape[0] || covariance.shape[1] != mean.shape[0])
+            throw new WeightsFormatException(
+                $"{path}: '{MeanKey}' must be (D,) and '{CovarianceKey}' (D, D); found [{string.Join(", ", mean.shape)}] and [{string.Join(", ", covariance.shape)}]",
+                path);
+        return new GaussianStatistics(mean, covariance);
     }
 
     /// <summary>True when the npz file holds statistics (<c>mu</c>/<c>sigma</c>) rather than images.</summary>
     public static bool IsStatisticsFile(string path)
     {
-        using var zip = System.IO.Compression.ZipFile.OpenRead(path);
-        var names = zip.Entries.Select(e => e.FullName).ToHashSet(StringComparer.Ordinal);
-        return names.Contains(MeanKey + ".npy") && names.Contains(CovarianceKey + ".npy");
+        using var archive = NpzArchive.Open(path);
+        return archive.Contains(MeanKey) && archive.Contains(CovarianceKey);
     }
 
     public void Dispose()

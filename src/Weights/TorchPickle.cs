@@ -9,12 +9,12 @@ namespace RaePipeline.Weights;
 /// A restricted unpickler for the pickle of a <c>torch.save</c> archive (protocols 2 to 5). It builds plain data
 /// (None, bools, ints, floats, strings, bytes, tuples, lists, dicts and OrderedDicts) and tensor references, and
 /// knows only the globals such files need (<c>collections.OrderedDict</c>, <c>torch._utils._rebuild_tensor_v2</c>,
-/// <c>torch.FloatStorage</c>, ...); any other global is refused by name, so no code named by a file ever runs.
+/// <c>torch.FloatStorage</c>, <c>_codecs.encode</c> for bytes, ...); any other global is refused by name, so no code named by a file ever runs.
 /// Every read is bounds-checked against the pickle's bytes, so nothing is allocated beyond what the file holds.
 /// </summary>
 sealed class TorchPickle
 {
-    enum Callable { OrderedDict, RebuildTensor, RebuildTensorV2, RebuildParameter, TorchSize }
+    enum Callable { OrderedDict, RebuildTensor, RebuildTensorV2, RebuildParameter, TorchSize, Encode }
 
     sealed record StorageType(ScalarType DType, string Name);
 
@@ -164,6 +164,7 @@ sealed class TorchPickle
             ("torch._utils", "_rebuild_tensor_v2") => Callable.RebuildTensorV2,
             ("torch._utils", "_rebuild_parameter") => Callable.RebuildParameter,
             ("torch", "Size") => Callable.TorchSize,
+            ("_codecs", "encode") => Callable.Encode,
             _ => throw Refuse(at,
                 $"the pickle names the global '{Shorten(module)}.{Shorten(name)}', which is not allowed: a weights file may hold " +
                 "tensors, storages, OrderedDicts and plain Python data only (it was never executed)"),
@@ -205,6 +206,11 @@ sealed class TorchPickle
                         _ => throw Refuse(at, $"OrderedDict items must be pairs, found {Describe(pair)}"),
                     }, at);
                 return dictionary;
+            case Callable.Encode:
+                // protocol 2 pickles Python bytes as _codecs.encode(str, 'latin1')
+                return args is [string text, "latin1" or "latin-1"]
+                    ? Encoding.Latin1.GetBytes(text)
+                    : throw Refuse(at, $"_codecs.encode is called with {DescribeAll(args)}, expected (str, 'latin1')");
             case Callable.TorchSize:
                 return args.Length == 1 && args[0] is object?[] sizes ? sizes : throw Refuse(at, "torch.Size expects one tuple");
             case Callable.RebuildParameter:

@@ -254,7 +254,7 @@ sealed class TorchPickle
     static object Integer(ReadOnlySpan<byte> bytes)
     {
         var value = new BigInteger(bytes, isUnsigned: false, isBigEndian: false);
-        return value >= long.MinValue && value <= long.MaxValue ? (long)value : value;
+        return value >= long.MinValue && value <= long.MaxValue ? (object)(long)value : value;
     }
 
     object? Memo(long index, long at) =>
@@ -309,7 +309,10 @@ sealed class TorchPickle
     string Line(long at)
     {
         int end = Array.IndexOf(data, (byte)'\n', position, Math.Min(256, data.Length - position));
-        if (end < 0) throw Refuse(at, "GLOBAL without a newline-terminated name");
+        if (end < 0)
+            throw Refuse(at, data.Length - position < 256
+                ? "the pickle ends inside a GLOBAL name (truncated file?)"
+                : "GLOBAL without a newline-terminated name");
         var text = Encoding.UTF8.GetString(data, position, end - position);
         position = end + 1;
         return text;

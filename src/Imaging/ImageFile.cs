@@ -35,26 +35,11 @@ public static class ImageFile
         if (!SupportedFormats.Contains(codec.EncodedFormat))
             throw new ImageFormatException($"{path}: a {codec.EncodedFormat} image; supported are PNG, JPEG, BMP, WebP and GIF", path);
         int width = codec.Info.Width, height = codec.Info.Height;
-        CheckSize(path, codec.EncodedFormat, width, height, bytes.Length);
+        CheckSize(path, codec, bytes.Length);
         if (codec.EncodedFormat == SKEncodedImageFormat.Png && IsSixteenBitGray(bytes))
             throw new ImageFormatException(
                 $"{path}: a 16-bit grayscale PNG, which PIL's convert('RGB') clips to white; convert it to 8 bits first", path);
-        var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        var rgba = new byte[info.BytesSize64];
-        var pinned = GCHandle.Alloc(rgba, GCHandleType.Pinned);
-        SKCodecResult decoded;
-        try
-        {
-            decoded = codec.GetPixels(info, pinned.AddrOfPinnedObject());
-        }
-        finally
-        {
-            pinned.Free();
-        }
-        if (decoded != SKCodecResult.Success)
-            throw new ImageFormatException(decoded == SKCodecResult.IncompleteInput
-                ? $"{path}: truncated: the {codec.EncodedFormat} data ends before the image does"
-                : $"{path}: corrupt {codec.EncodedFormat} data ({decoded})", path);
+        var rgba = Decode(path, codec, width, height);
         using var hwc4 = torch.tensor(rgba, [height, width, 4], torch.uint8);
         return hwc4[.., .., ..3].contiguous();
     }
@@ -94,22 +79,50 @@ public static class ImageFile
     static readonly SKEncodedImageFormat[] SupportedFormats =
         [SKEncodedImageFormat.Png, SKEncodedImageFormat.Jpeg, SKEncodedImageFormat.Bmp, SKEncodedImageFormat.Webp, SKEncodedImageFormat.Gif];
 
+    /// <summary>(H, W, 4) RGBA bytes of the image decoded at <paramref name="width"/> x <paramref name="height"/>, or a refusal.</summary>
+    static byte[] Decode(string path, SKCodec codec, int width, int height)
+    {
+        var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var rgba = new byte[info.BytesSize64];
+        var pinned = GCHandle.Alloc(rgba, GCHandleType.Pinned);
+        SKCodecResult decoded;
+        try
+        {
+            decoded = codec.GetPixels(info, pinned.AddrOfPinnedObject());
+        }
+        finally
+        {
+            pinned.Free();
+        }
+        if (decoded != SKCodecResult.Success)
+            throw new ImageFormatException(decoded == SKCodecResult.IncompleteInput
+                ? $"{path}: truncated: the {codec.EncodedFormat} data ends before the image does"
+                : $"{path}: corrupt {codec.EncodedFormat} data ({decoded})", path);
+        return rgba;
+    }
+
     /// <summary>
     /// Refuses sizes beyond PIL's decompression-bomb limit, and sizes the file's bytes cannot encode before any pixel
     /// memory is taken: a deflate stream expands at most 1032-fold and a pixel takes at least one bit, and JPEG, GIF
-    /// and BMP compress less than that (WebP can encode a flat image in almost no bytes, so only the limit applies).
+    /// and BMP compress less than that. WebP can code a flat image in a few bytes, so a WebP beyond that bound is
+    /// first decoded at a scale the file justifies, which fails for data that does not hold the whole image.
     /// </summary>
-    static void CheckSize(string path, SKEncodedImageFormat format, int width, int height, long fileLength)
+    static void CheckSize(string path, SKCodec codec, long fileLength)
     {
-        long pixels = (long)width * height;
+        int width = codec.Info.Width, height = codec.Info.Height;
+        long pixels = (long)width * height, justified = 8 * 1032 * fileLength + 65536;
         if (width < 1 || height < 1)
             throw new ImageFormatException($"{path}: declares an empty image ({width}x{height})", path);
         if (pixels > MaximumPixels)
             throw new ImageFormatException(
                 $"{path}: {width}x{height} = {pixels} pixels, more than PIL's decompression-bomb limit of {MaximumPixels}", path);
-        if (format != SKEncodedImageFormat.Webp && pixels > 8 * 1032 * fileLength + 65536)
+        if (pixels <= justified) return;
+        if (codec.EncodedFormat != SKEncodedImageFormat.Webp)
             throw new ImageFormatException(
                 $"{path}: declares {width}x{height} pixels, more than its {fileLength} bytes can encode (corrupt or hostile file)", path);
+        // libwebp decodes to any size
+        double scale = Math.Sqrt((double)justified / pixels);
+        Decode(path, codec, Math.Max(1, (int)(width * scale)), Math.Max(1, (int)(height * scale)));
     }
 
     /// <summary>A PNG whose header (IHDR) gives bit depth 16 and color type 0 (grayscale without alpha).</summary>

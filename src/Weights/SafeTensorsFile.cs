@@ -115,6 +115,8 @@ public static class SafeTensorsFile
         var json = new byte[length];
         TensorBytes.ReadExactly(stream, json, "the header", path);
         long dataStart = 8 + (long)length, dataLength = stream.Length - dataStart;
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+            throw new WeightsFormatException($"{path}: safetensors header is not valid UTF-8 text", path);
         try
         {
             using var document = JsonDocument.Parse(json);

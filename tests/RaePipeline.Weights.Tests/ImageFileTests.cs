@@ -1,6 +1,7 @@
 using RaePipeline.Data;
 using RaePipeline.Imaging;
 using RaePipeline.Weights.Tests.Files;
+using SkiaSharp;
 using static TorchSharp.torch;
 
 namespace RaePipeline.Weights.Tests;
@@ -105,6 +106,37 @@ public class ImageFileTests : TestFolder
         long before = GC.GetAllocatedBytesForCurrentThread();
         ShouldRefuse(path, "3000x3000", "more than its");
         (GC.GetAllocatedBytesForCurrentThread() - before).Should().BeLessThan(1 << 20);
+    }
+
+    [Fact]
+    public void A_webp_declaring_more_pixels_than_its_data_holds_is_refused_after_a_decode_at_the_justified_scale()
+    {
+        using var bitmap = new SKBitmap(new SKImageInfo(12, 10, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        System.Runtime.InteropServices.Marshal.Copy(RandomBytes(12 * 10 * 4, seed: 17), 0, bitmap.GetPixels(), 12 * 10 * 4);
+        var webp = bitmap.Encode(SKEncodedImageFormat.Webp, 100).ToArray();
+        webp.AsSpan(12, 4).SequenceEqual("VP8L"u8).Should().BeTrue("quality 100 is lossless WebP");
+        // VP8L header after the 0x2f signature: 14 bits width - 1, 14 bits height - 1; now 10000 x 10000
+        uint header = BitConverter.ToUInt32(webp, 21);
+        header = header & 0xf0000000u | 9999u | 9999u << 14;
+        BitConverter.GetBytes(header).CopyTo(webp, 21);
+        var path = Write("claims.webp", webp);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        ShouldRefuse(path, "Webp");
+        (GC.GetAllocatedBytesForCurrentThread() - before).Should().BeLessThan(4L * (8 * 1032 * webp.Length + 65536) + (1 << 20),
+            "the pixels decoded stay within what the file's bytes justify, far below 10000 x 10000 x 4");
+    }
+
+    [Fact]
+    public void A_flat_webp_of_more_pixels_than_its_bytes_suggest_still_decodes()
+    {
+        using var bitmap = new SKBitmap(new SKImageInfo(1500, 1200, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        bitmap.Erase(new SKColor(12, 34, 56));
+        var webp = bitmap.Encode(SKEncodedImageFormat.Webp, 100).ToArray();
+        (1500L * 1200).Should().BeGreaterThan(8 * 1032 * webp.Length + 65536, "the flat image is coded in a few bytes");
+        using var rgb = ImageFile.ReadRgb8(Write("flat.webp", webp));
+        rgb.shape.Should().Equal(1200, 1500, 3);
+        using var expected = tensor(new byte[] { 12, 34, 56 }).expand(1200, 1500, 3);
+        rgb.SameValues(expected).Should().BeTrue();
     }
 
     [Fact]

@@ -23,21 +23,41 @@ sealed class TorchPickle
     static readonly Mark MarkObject = new();
 
     readonly byte[] data;
+    readonly bool dataContinues;
     readonly string path;
     readonly string record;
     readonly List<object?> stack = [];
     readonly Dictionary<long, object?> memo = [];
+    readonly List<TorchStorageReference> storages = [];
     int position;
 
-    TorchPickle(byte[] data, string path, string record)
+    TorchPickle(byte[] data, int start, bool dataContinues, string path, string record)
     {
         this.data = data;
+        this.dataContinues = dataContinues;
         this.path = path;
         this.record = record;
+        position = start;
     }
 
     /// <summary>Unpickles <paramref name="data"/>, the archive's <paramref name="record"/> (for messages).</summary>
-    public static object? Load(byte[] data, string path, string record) => new TorchPickle(data, path, record).Run();
+    public static object? Load(byte[] data, string path, string record) => new TorchPickle(data, 0, false, path, record).Run();
+
+    /// <summary>
+    /// Unpickles the pickle at <paramref name="start"/> of <paramref name="data"/>, one of several in a row; returns
+    /// the value, where the pickle ends and the storages it refers to. When <paramref name="dataContinues"/> (the
+    /// buffer holds only the start of the file), a pickle that runs past the buffer throws <see cref="NeedMoreBytes"/>.
+    /// </summary>
+    public static (object? Value, int End, IReadOnlyList<TorchStorageReference> Storages) LoadAt(
+        byte[] data, int start, bool dataContinues, string path, string record)
+    {
+        var pickle = new TorchPickle(data, start, dataContinues, path, record);
+        var value = pickle.Run();
+        return (value, pickle.position, pickle.storages);
+    }
+
+    /// <summary>A pickle reaches past the bytes read so far; read more of the file and start again.</summary>
+    public sealed class NeedMoreBytes : Exception;
 
     /// <summary>The Python type of a value, for messages.</summary>
     public static string Describe(object? value) => value switch
@@ -171,13 +191,20 @@ sealed class TorchPickle
         };
     }
 
-    /// <summary>The persistent id <c>('storage', torch.FloatStorage, key, location, numel)</c> of a storage record.</summary>
+    /// <summary>
+    /// The persistent id <c>('storage', torch.FloatStorage, key, location, numel)</c> of a storage record (the legacy
+    /// format adds a sixth element, the view metadata of PyTorch before 1.0, None since).
+    /// </summary>
     TorchStorageReference Storage(object? id, long at)
     {
-        if (id is not object?[] { Length: 5 } tuple || tuple[0] is not "storage" || tuple[1] is not StorageType type ||
+        if (id is not object?[] { Length: 5 or 6 } tuple || tuple[0] is not "storage" || tuple[1] is not StorageType type ||
             tuple[2] is not string key || tuple[3] is not string location || !IsInteger(tuple[4]) || AsInteger(tuple[4]) < 0)
             throw Refuse(at, $"persistent id {(id is object?[] t ? DescribeAll(t) : Describe(id))} is not ('storage', <type>Storage, key, location, numel)");
-        return new TorchStorageReference(key, type.DType, AsInteger(tuple[4]), location);
+        if (tuple.Length == 6 && tuple[5] is not null)
+            throw Refuse(at, "a storage view (view metadata of PyTorch before 1.0), which is not supported; re-save the file with a current PyTorch");
+        var storage = new TorchStorageReference(key, type.DType, AsInteger(tuple[4]), location);
+        storages.Add(storage);
+        return storage;
     }
 
     object? Reduce(object? callable, object? arguments, long at)
@@ -289,6 +316,7 @@ sealed class TorchPickle
 
     ReadOnlySpan<byte> Bytes(long count)
     {
+        if (count > data.Length - position && dataContinues) throw new NeedMoreBytes();
         if (count < 0 || count > data.Length - position)
             throw Refuse(position, $"the pickle ends early (needs {count} more bytes, {data.Length - position} remain; truncated file?)");
         var span = data.AsSpan(position, (int)count);
@@ -301,6 +329,7 @@ sealed class TorchPickle
     {
         var bytes = Bytes(size);
         ulong length = size == 4 ? BinaryPrimitives.ReadUInt32LittleEndian(bytes) : BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        if (length > (ulong)(data.Length - position) && dataContinues) throw new NeedMoreBytes();
         if (length > (ulong)(data.Length - position))
             throw Refuse(at, $"the pickle announces {length} bytes of data, only {data.Length - position} remain (truncated or corrupt file?)");
         return (long)length;
@@ -309,6 +338,7 @@ sealed class TorchPickle
     string Line(long at)
     {
         int end = Array.IndexOf(data, (byte)'\n', position, Math.Min(256, data.Length - position));
+        if (end < 0 && dataContinues && data.Length - position < 256) throw new NeedMoreBytes();
         if (end < 0)
             throw Refuse(at, data.Length - position < 256
                 ? "the pickle ends inside a GLOBAL name (truncated file?)"

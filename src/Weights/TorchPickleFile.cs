@@ -4,31 +4,28 @@ using static TorchSharp.torch;
 namespace RaePipeline.Weights;
 
 /// <summary>
-/// A PyTorch <c>torch.save</c> file (the zip container of PyTorch 1.6 and later: <c>&lt;record&gt;/data.pkl</c>
-/// plus one <c>&lt;record&gt;/data/&lt;key&gt;</c> entry per storage). The pickle is read by a restricted
-/// unpickler that never runs code (<see cref="TorchPickle"/>); tensors stay references into the archive until read
-/// by name, when their sizes, strides and offsets are checked against their storage. Every refusal is a
-/// <see cref="WeightsFormatException"/> naming the file, and the tensor where there is one.
+/// A PyTorch <c>torch.save</c> file: the zip container of PyTorch 1.6 and later (<c>&lt;record&gt;/data.pkl</c>
+/// plus one <c>&lt;record&gt;/data/&lt;key&gt;</c> entry per storage) or the legacy layout before it
+/// (<see cref="LegacyTorchFile"/>). Pickles are read by a restricted unpickler that never runs code
+/// (<see cref="TorchPickle"/>); tensors stay references into the file until read by name, when their sizes,
+/// strides and offsets are checked against their storage. Every refusal is a <see cref="WeightsFormatException"/>
+/// naming the file, and the tensor where there is one.
 /// </summary>
 public sealed class TorchPickleFile : IDisposable
 {
     const string Kind = "PyTorch torch.save file";
 
-    // torch.save before PyTorch 1.6 (or with _use_new_zipfile_serialization=False): a pickled magic number first
-    static readonly byte[] LegacyMagic = [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
-
-    readonly ZipContainer zip;
-    readonly string recordPrefix;
+    readonly TorchStorageRecords records;
     readonly Dictionary<string, Tensor> storages = new(StringComparer.Ordinal);
 
-    TorchPickleFile(ZipContainer zip, string recordPrefix, object? root)
+    TorchPickleFile(string path, TorchStorageRecords records, object? root)
     {
-        this.zip = zip;
-        this.recordPrefix = recordPrefix;
+        Path = path;
+        this.records = records;
         Root = root;
     }
 
-    public string Path => zip.Path;
+    public string Path { get; }
 
     /// <summary>The unpickled object (see <see cref="PickleDictionary"/> for the value types).</summary>
     public object? Root { get; }
@@ -36,7 +33,14 @@ public sealed class TorchPickleFile : IDisposable
     public static TorchPickleFile Open(string path)
     {
         if (!File.Exists(path)) throw new WeightsFormatException($"{Kind} not found: {path}", path);
-        CheckSignature(path);
+        var start = FirstBytes(path, 4);
+        if (start is not [(byte)'P', (byte)'K', 3 or 5, 4 or 6])
+        {
+            // the legacy layout starts with a pickle (PROTO opcode); anything else is no torch.save file
+            var legacy = start is [0x80, ..] ? LegacyTorchFile.TryRead(path) : null;
+            if (legacy is { } found) return new TorchPickleFile(path, found.Records, found.Root);
+            throw new WeightsFormatException($"{path}: not a {Kind}: {DescribeStart(path)}", path);
+        }
         var zip = ZipContainer.Open(path, Kind);
         try
         {
@@ -47,7 +51,7 @@ public sealed class TorchPickleFile : IDisposable
                     (pickles.Count == 0 ? $"none among {Describe(zip.Names)}" : string.Join(", ", pickles)), path);
             var record = pickles[0];
             var root = TorchPickle.Load(zip.ReadAll(record), path, record);
-            return new TorchPickleFile(zip, record[..^"data.pkl".Length], root);
+            return new TorchPickleFile(path, new ZipStorageRecords(zip, record[..^"data.pkl".Length]), root);
         }
         catch
         {
@@ -135,14 +139,12 @@ public sealed class TorchPickleFile : IDisposable
             throw new WeightsFormatException(
                 $"{where} of size [{string.Join(", ", reference.Size)}], stride [{string.Join(", ", reference.Stride)}] and storage offset {reference.Offset} " +
                 $"reaches element {last} of its storage '{storage.Key}', which holds {storage.ElementCount}", Path);
-        var record = recordPrefix + "data/" + storage.Key;
-        if (!zip.Contains(record))
-            throw new WeightsFormatException($"{where}: its storage record '{record}' is missing from the archive", Path);
+        if (records.Length(storage) is not { } length)
+            throw new WeightsFormatException($"{where}: its storage {records.Describe(storage)} is missing from the file", Path);
         var bytes = storage.ElementCount * TensorBytes.ElementSize(storage.DType);
-        long length = zip.Length(record);
         if (bytes != length)
             throw new WeightsFormatException(
-                $"{where}: its storage '{storage.Key}' of {storage.ElementCount} {storage.DType} elements needs {bytes} bytes, the record holds {length}", Path);
+                $"{where}: its storage '{storage.Key}' of {storage.ElementCount} {storage.DType} elements needs {bytes} bytes, {records.Describe(storage)} holds {length}", Path);
         return (reference, reference.Size.Select(s => (long)s).ToArray(), reference.Stride.Select(s => (long)s).ToArray(), (long)reference.Offset);
     }
 
@@ -150,28 +152,28 @@ public sealed class TorchPickleFile : IDisposable
     Tensor Storage(TorchStorageReference storage, string name)
     {
         if (storages.TryGetValue(storage.Key, out var cached)) return cached;
-        var record = recordPrefix + "data/" + storage.Key;
-        using var stream = zip.OpenEntry(record);
+        using var stream = records.Open(storage);
         var tensor = TensorBytes.Read(stream, [(long)storage.ElementCount], storage.DType, $"storage '{storage.Key}' of tensor '{name}'", Path);
         tensor.DetachFromDisposeScope();
         storages[storage.Key] = tensor;
         return tensor;
     }
 
-    /// <summary>Refuses, before any zip parsing, files that are not zip archives, saying what they look like.</summary>
-    static void CheckSignature(string path)
+    static byte[] FirstBytes(string path, int count)
     {
-        var head = new byte[LegacyMagic.Length];
-        int read;
-        using (var stream = File.OpenRead(path)) read = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
-        if (read >= 4 && head[0] == 'P' && head[1] == 'K' && head[2] is 3 or 5 && head[3] is 4 or 6) return;
-        if (read == LegacyMagic.Length && head.AsSpan().SequenceEqual(LegacyMagic))
-            throw new WeightsFormatException(
-                $"{path}: a {Kind} in the legacy format (PyTorch before 1.6, or _use_new_zipfile_serialization=False), which is not supported; " +
-                "re-save it with torch.save in a current PyTorch", path);
-        var looksLikeText = read > 0 && head.AsSpan(0, read).ToArray().All(b => b is (>= 0x20 and < 0x7f) or (byte)'\n' or (byte)'\r' or (byte)'\t');
-        throw new WeightsFormatException(
-            $"{path}: not a {Kind}: it is not a zip archive{(looksLikeText ? " (it starts like a text file)" : read == 0 ? " (it is empty)" : "")}", path);
+        var head = new byte[count];
+        using var stream = File.OpenRead(path);
+        return head[..stream.ReadAtLeast(head, count, throwOnEndOfStream: false)];
+    }
+
+    /// <summary>What a file that is neither a zip archive nor a legacy torch.save file looks like, for the refusal.</summary>
+    static string DescribeStart(string path)
+    {
+        var head = FirstBytes(path, 64);
+        if (head.Length == 0) return "the file is empty";
+        bool text = head.All(b => b is (>= 0x20 and < 0x7f) or (byte)'\n' or (byte)'\r' or (byte)'\t');
+        return (text ? "it starts like a text file: " : "") +
+               "it is neither a zip archive (torch.save since PyTorch 1.6) nor a legacy torch.save pickle";
     }
 
     static bool IsRootPickle(string name)
@@ -187,6 +189,6 @@ public sealed class TorchPickleFile : IDisposable
     {
         foreach (var storage in storages.Values) storage.Dispose();
         storages.Clear();
-        zip.Dispose();
+        records.Dispose();
     }
 }

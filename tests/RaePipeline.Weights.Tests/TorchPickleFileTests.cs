@@ -27,16 +27,39 @@ public class TorchPickleFileTests : TestFolder
     {
         var path = PathOf("notes.pt");
         File.WriteAllText(path, "these are not weights\n");
-        ShouldRefuse(path, "not a PyTorch torch.save file", "not a zip archive", "text file")
+        ShouldRefuse(path, "not a PyTorch torch.save file", "starts like a text file", "neither a zip archive")
             .Should().NotContain("old PyTorch format");
     }
 
     [Fact]
-    public void A_legacy_torch_save_file_is_refused_as_the_legacy_format()
+    public void A_legacy_torch_save_file_reads_like_a_zip_one()
     {
-        var path = PathOf("legacy.pt");
-        File.WriteAllBytes(path, [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e]);
-        ShouldRefuse(path, "legacy format", "PyTorch before 1.6");
+        var pickle = new PickleBuilder(legacy: true).Dict(
+            ("w", p => p.Tensor("0", 2, 3)),
+            ("t", p => p.Tensor("0", 6, 0, [3, 2], [1, 3])),
+            ("b", p => p.Tensor("1", 2))).Build();
+        var path = PickleBuilder.WriteLegacy(PathOf("legacy.pth"), pickle, ("0", [0, 1, 2, 3, 4, 5]), ("1", [7, 8]));
+        var read = WeightFiles.ReadStateDict(path);
+        read["w"].data<float>().ToArray().Should().Equal(0, 1, 2, 3, 4, 5);
+        read["t"].contiguous().data<float>().ToArray().Should().Equal(0, 3, 1, 4, 2, 5);
+        read["b"].data<float>().ToArray().Should().Equal(7, 8);
+    }
+
+    [Fact]
+    public void A_truncated_legacy_file_is_refused_naming_the_storage_cut_short()
+    {
+        var pickle = new PickleBuilder(legacy: true).Dict(("w", p => p.Tensor("0", 4))).Build();
+        var path = PickleBuilder.WriteLegacy(PathOf("legacy.pth"), pickle, ("0", [1, 2, 3, 4]));
+        File.WriteAllBytes(path, File.ReadAllBytes(path)[..^5]);
+        ShouldRefuse(path, "storage '0'", "truncated");
+    }
+
+    [Fact]
+    public void A_plain_pickle_without_torch_saves_magic_number_is_refused()
+    {
+        var path = PathOf("plain.pt");
+        File.WriteAllBytes(path, new PickleBuilder().Dict(("w", p => p.Int(1))).Build());
+        ShouldRefuse(path, "not a PyTorch torch.save file", "neither a zip archive");
     }
 
     [Fact]

@@ -9,8 +9,14 @@ namespace RaePipeline.Weights.Tests.Files;
 public sealed class PickleBuilder
 {
     readonly MemoryStream bytes = new();
+    readonly bool legacy;
 
-    public PickleBuilder() => Op(0x80, 2);
+    /// <param name="legacy">Persistent ids as the legacy format writes them, with a sixth element (view metadata, None).</param>
+    public PickleBuilder(bool legacy = false)
+    {
+        this.legacy = legacy;
+        Op(0x80, 2);
+    }
 
     public PickleBuilder Op(params byte[] code)
     {
@@ -68,7 +74,9 @@ public sealed class PickleBuilder
     public PickleBuilder Tensor(string storageKey, long numel, long offset, long[] size, long[] stride, string storageType = "FloatStorage")
     {
         Global("torch._utils", "_rebuild_tensor_v2").Mark();
-        Mark().Str("storage").Global("torch", storageType).Str(storageKey).Str("cpu").Int(numel).Tuple().Op((byte)'Q');
+        Mark().Str("storage").Global("torch", storageType).Str(storageKey).Str("cpu").Int(numel);
+        if (legacy) None();
+        Tuple().Op((byte)'Q');
         Int(offset);
         Mark();
         foreach (var s in size) Int(s);
@@ -97,4 +105,27 @@ public sealed class PickleBuilder
     public static string WriteArchive(string path, byte[] pickle, params (string Key, float[] Values)[] storages) =>
         RawNpz.Write(path, [("archive/data.pkl", pickle), ("archive/version", "3\n"u8.ToArray()),
             .. storages.Select(s => ($"archive/data/{s.Key}", s.Values.SelectMany(BitConverter.GetBytes).ToArray()))]);
+
+    /// <summary>
+    /// A torch.save file in the layout before PyTorch 1.6: the magic number, protocol version and system info pickles,
+    /// <paramref name="pickle"/> (built with <c>legacy: true</c>), the storage keys, then each storage's element count and bytes.
+    /// </summary>
+    public static string WriteLegacy(string path, byte[] pickle, params (string Key, float[] Values)[] storages)
+    {
+        using var file = new MemoryStream();
+        file.Write(new PickleBuilder().Op(0x8a, 10, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19).Build());
+        file.Write(new PickleBuilder().Int(1001).Build());
+        file.Write(new PickleBuilder().Dict(("protocol_version", p => p.Int(1001)), ("little_endian", p => p.Op(0x88))).Build());
+        file.Write(pickle);
+        var keys = new PickleBuilder().EmptyList().Mark();
+        foreach (var (key, _) in storages) keys.Str(key);
+        file.Write(keys.Appends().Build());
+        foreach (var (_, values) in storages)
+        {
+            file.Write(BitConverter.GetBytes((long)values.Length));
+            file.Write(values.SelectMany(BitConverter.GetBytes).ToArray());
+        }
+        File.WriteAllBytes(path, file.ToArray());
+        return path;
+    }
 }

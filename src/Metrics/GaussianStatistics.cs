@@ -63,18 +63,32 @@ public sealed class GaussianStatistics : IDisposable
         NpzFile.Write(path, [new(MeanKey, Mean), new(CovarianceKey, Covariance)]);
 
     /// <summary>Reads <c>mu</c> and <c>sigma</c> from an npz file (ADM reference batches, pytorch-fid statistics).</summary>
-    public static GaussianStatistics Load(string path)
+    public static GaussianStatistics Load(string path) => Load(path, MeanKey, CovarianceKey);
+
+    /// <summary>
+    /// Statistics stored under other keys (ADM's reference batches hold the sFID statistics as <c>mu_s</c>/<c>sigma_s</c>),
+    /// or null when <paramref name="path"/> is not an npz file holding both arrays.
+    /// </summary>
+    public static GaussianStatistics? TryLoad(string path, string meanKey, string covarianceKey)
+    {
+        if (!File.Exists(path) || !path.EndsWith(".npz", StringComparison.OrdinalIgnoreCase)) return null;
+        using (var archive = NpzArchive.Open(path))
+            if (!archive.Contains(meanKey) || !archive.Contains(covarianceKey)) return null;
+        return Load(path, meanKey, covarianceKey);
+    }
+
+    static GaussianStatistics Load(string path, string meanKey, string covarianceKey)
     {
         using var archive = NpzArchive.Open(path);
-        if (!archive.Contains(MeanKey) || !archive.Contains(CovarianceKey))
+        if (!archive.Contains(meanKey) || !archive.Contains(covarianceKey))
             throw new WeightsFormatException(
-                $"{path} holds no feature statistics: expected arrays '{MeanKey}' and '{CovarianceKey}', found {string.Join(", ", archive.Names.Select(k => $"'{k}'"))}",
+                $"{path} holds no feature statistics: expected arrays '{meanKey}' and '{covarianceKey}', found {string.Join(", ", archive.Names.Select(k => $"'{k}'"))}",
                 path);
-        using var mean = archive.Read(MeanKey);
-        using var covariance = archive.Read(CovarianceKey);
+        using var mean = archive.Read(meanKey);
+        using var covariance = archive.Read(covarianceKey);
         if (mean.dim() != 1 || covariance.dim() != 2 || covariance.shape[0] != mean.shape[0] || covariance.shape[1] != mean.shape[0])
             throw new WeightsFormatException(
-                $"{path}: '{MeanKey}' must be (D,) and '{CovarianceKey}' (D, D); found [{string.Join(", ", mean.shape)}] and [{string.Join(", ", covariance.shape)}]",
+                $"{path}: '{meanKey}' must be (D,) and '{covarianceKey}' (D, D); found [{string.Join(", ", mean.shape)}] and [{string.Join(", ", covariance.shape)}]",
                 path);
         return new GaussianStatistics(mean, covariance);
     }

@@ -18,7 +18,8 @@ public static class ImageFile
 
     /// <summary>
     /// Decodes an image file to RGB bytes (H, W, 3) uint8 as PIL's <c>Image.open(path).convert("RGB")</c> does:
-    /// alpha is dropped (never composited), grayscale is replicated, palettes are looked up, 16-bit samples keep their
+    /// alpha is dropped (never composited), grayscale is replicated, palettes are looked up (a GIF's transparent index
+    /// too, see <see cref="GifTransparency"/>), 16-bit samples keep their
     /// high byte, CMYK JPEGs are converted with PIL's formula, and no color profile or gamma is applied. Truncated or
     /// corrupt files, other formats, 16-bit grayscale (which PIL clips to white) and sizes the file cannot justify
     /// are refused with an <see cref="ImageFormatException"/> naming the file.
@@ -40,6 +41,9 @@ public static class ImageFile
             throw new ImageFormatException(
                 $"{path}: a 16-bit grayscale PNG, which PIL's convert('RGB') clips to white; convert it to 8 bits first", path);
         var rgba = Decode(path, codec, width, height);
+        if (codec.EncodedFormat == SKEncodedImageFormat.Gif && GifTransparency.Color(bytes) is { } transparent)
+            for (int i = 0; i < rgba.Length; i += 4)
+                if (rgba[i + 3] == 0) transparent.CopyTo(rgba, i);
         using var hwc4 = torch.tensor(rgba, [height, width, 4], torch.uint8);
         return hwc4[.., .., ..3].contiguous();
     }

@@ -44,6 +44,16 @@ public class ImageFileTests : TestFolder
     }
 
     [Fact]
+    public void A_gifs_transparent_pixels_get_their_palette_color_as_pil_gives_it()
+    {
+        var palette = RandomBytes(8 * 3, seed: 18);
+        var indices = RandomBytes(Width * Height, seed: 19).Select(b => (byte)(b % 8)).ToArray();
+        indices[3] = 5; // at least one transparent pixel
+        var gif = GifWriter.Write(Width, Height, palette, indices, transparentIndex: 5);
+        Decode(gif).Should().Equal(indices.SelectMany(i => palette.Skip(3 * i).Take(3)));
+    }
+
+    [Fact]
     public void Sixteen_bit_color_keeps_the_high_byte_as_pil_does()
     {
         var samples = RandomBytes(Width * Height * 3 * 2, seed: 7); // big-endian: the high byte comes first

@@ -248,6 +248,7 @@ public class ReaderPropertyTests(ITestOutputHelper output) : TestFolder
             PngBuilder.Encode(12, 10, PngBuilder.Palette, 8, Bytes(120).Select(b => (byte)(b % 8)).ToArray(), ("PLTE", Bytes(24)), ("tRNS", Bytes(8))),
             PngBuilder.Encode(12, 10, PngBuilder.GrayAlpha, 8, Bytes(12 * 10 * 2)),
             CmykJpegWriter.Write(blocks),
+            GifWriter.Write(12, 10, Bytes(24), Bytes(120).Select(b => (byte)(b % 8)).ToArray(), transparentIndex: 3),
             bitmap.Encode(SKEncodedImageFormat.Jpeg, 90).ToArray(),
             bitmap.Encode(SKEncodedImageFormat.Webp, 100).ToArray(),
         ];

@@ -189,7 +189,7 @@ public static class SafeTensorsFile
             throw new WeightsFormatException($"{where} has no \"{field}\"", path);
         if (value.ValueKind != kind)
             throw new WeightsFormatException(
-                $"{where} has \"{field}\" {value.GetRawText()}, a JSON {Kind(value)} where a {kind.ToString().ToLowerInvariant()} belongs", path);
+                $"{where} has \"{field}\" {Shorten(value.GetRawText())}, a JSON {Kind(value)} where {(kind == JsonValueKind.Array ? "an array" : "a string")} belongs", path);
         return value;
     }
 

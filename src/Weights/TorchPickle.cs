@@ -187,7 +187,7 @@ sealed class TorchPickle
             ("_codecs", "encode") => Callable.Encode,
             _ => throw Refuse(at,
                 $"the pickle names the global '{Shorten(module)}.{Shorten(name)}', which is not allowed: a weights file may hold " +
-                "tensors, storages, OrderedDicts and plain Python data only (it was never executed)"),
+                "tensors, storages, OrderedDicts and plain Python data only (nothing in the file was run)"),
         };
     }
 

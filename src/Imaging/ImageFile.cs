@@ -44,7 +44,8 @@ public static class ImageFile
         if (codec.EncodedFormat == SKEncodedImageFormat.Gif && GifTransparency.Color(bytes) is { } transparent)
             for (int i = 0; i < rgba.Length; i += 4)
                 if (rgba[i + 3] == 0) transparent.CopyTo(rgba, i);
-        using var hwc4 = torch.tensor(rgba, [height, width, 4], torch.uint8);
+        using var hwc4 = torch.empty([height, width, 4], torch.uint8);
+        rgba.CopyTo(hwc4.bytes); // torch.tensor(byte[]) would take a second managed copy first
         return hwc4[.., .., ..3].contiguous();
     }
 

@@ -61,7 +61,11 @@ public sealed class ImageFolderDataset : IImageDataset
         {
             rgb = ImageFile.ReadRgb8(path);
         }
-        catch (Exception e) when (e is InvalidDataException or IOException)
+        catch (ImageFormatException e)
+        {
+            throw new DatasetException($"{e.Message} (image {index} of class '{Classes[label]}')", path, e);
+        }
+        catch (IOException e)
         {
             throw new DatasetException($"{path}: cannot read image {index} of class '{Classes[label]}': {e.Message}", path, e);
         }

@@ -8,7 +8,7 @@ namespace RaePipeline.Data;
 /// <summary>
 /// Images in a numpy archive as the ADM tools write them: <c>arr_0</c> (N, H, W, 3) uint8 and optional
 /// <c>arr_1</c> (N,) integer labels (without it every image has label 0 and there is one class).
-/// Images of another size than <c>imageSize</c> are ADM-center-cropped. The archive is read into memory whole.
+/// Images of another size than <c>imageSize</c> are ADM-center-cropped. <c>arr_0</c> is read into memory whole.
 /// </summary>
 public sealed class NpzImageDataset : IImageDataset
 {
@@ -19,44 +19,44 @@ public sealed class NpzImageDataset : IImageDataset
     {
         if (!File.Exists(path)) throw new DatasetException($"npz file not found: {path}", path);
         if (imageSize < 1) throw new ArgumentException($"image size must be positive, got {imageSize}");
-        Dictionary<string, Tensor> arrays;
         try
         {
-            arrays = NpzFile.Read(path);
-        }
-        catch (Exception e) when (e is WeightsFormatException or InvalidDataException or IOException)
-        {
-            throw new DatasetException($"{path}: not a readable npz archive: {e.Message}", path, e);
-        }
-        if (!arrays.TryGetValue("arr_0", out var data))
-            throw new DatasetException(
-                $"{path}: no 'arr_0' array (expected images N x H x W x 3 uint8; found {string.Join(", ", arrays.Keys)})", path);
-        if (data.dim() != 4 || data.shape[3] != 3 || data.dtype != ScalarType.Byte)
-            throw new DatasetException(
-                $"{path}: 'arr_0' is [{string.Join(", ", data.shape)}] {data.dtype}, expected N x H x W x 3 uint8", path);
-        if (data.shape[0] == 0) throw new DatasetException($"{path}: 'arr_0' holds no images", path);
-        images = data;
-        long count = data.shape[0];
-        if (arrays.TryGetValue("arr_1", out var labelArray))
-        {
-            if (labelArray.dim() != 1 || labelArray.shape[0] != count || labelArray.is_floating_point() || labelArray.dtype == ScalarType.Bool)
+            using var archive = NpzArchive.Open(path);
+            if (!archive.Contains("arr_0"))
                 throw new DatasetException(
-                    $"{path}: 'arr_1' is [{string.Join(", ", labelArray.shape)}] {labelArray.dtype}, expected {count} integer labels", path);
-            labels = labelArray.to(int64).data<long>().ToArray();
-            long minimum = labels.Min();
-            if (minimum < 0) throw new DatasetException($"{path}: 'arr_1' holds a negative label ({minimum})", path);
+                    $"{path}: no 'arr_0' array (expected images N x H x W x 3 uint8; found {string.Join(", ", archive.Names)})", path);
+            var header = archive.Header("arr_0");
+            if (header.Shape.Length != 4 || header.Shape[3] != 3 || header.DType != ScalarType.Byte)
+                throw new DatasetException(
+                    $"{path}: 'arr_0' is [{string.Join(", ", header.Shape)}] '{header.Descr}', expected N x H x W x 3 uint8", path);
+            if (header.Shape[0] == 0) throw new DatasetException($"{path}: 'arr_0' holds no images", path);
+            long count = header.Shape[0];
+            labels = archive.Contains("arr_1") ? ReadLabels(archive, path, count) : new long[count];
+            images = archive.Read("arr_0");
         }
-        else
+        catch (WeightsFormatException e)
         {
-            labels = new long[count];
+            throw new DatasetException($"{e.Message} (expected an npz archive of images)", path, e);
         }
-        foreach (var (name, array) in arrays)
-            if (name != "arr_0") array.Dispose();
         ImageSize = imageSize;
         NumClasses = (int)labels.Max() + 1;
-        var fingerprint = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)))[..16];
+        string fingerprint;
+        using (var file = File.OpenRead(path)) fingerprint = Convert.ToHexString(SHA256.HashData(file))[..16];
         Identity = string.Create(CultureInfo.InvariantCulture,
-            $"npz {Path.GetFullPath(path)} images={count} classes={NumClasses} size={imageSize} sha256={fingerprint}");
+            $"npz {Path.GetFullPath(path)} images={Count} classes={NumClasses} size={imageSize} sha256={fingerprint}");
+    }
+
+    static long[] ReadLabels(NpzArchive archive, string path, long count)
+    {
+        using var labelArray = archive.Read("arr_1");
+        if (labelArray.dim() != 1 || labelArray.shape[0] != count || labelArray.is_floating_point() || labelArray.dtype == ScalarType.Bool)
+            throw new DatasetException(
+                $"{path}: 'arr_1' is [{string.Join(", ", labelArray.shape)}] {labelArray.dtype}, expected {count} integer labels", path);
+        using var asLong = labelArray.to(int64);
+        var labels = asLong.data<long>().ToArray();
+        long minimum = labels.Min();
+        if (minimum < 0) throw new DatasetException($"{path}: 'arr_1' holds a negative label ({minimum})", path);
+        return labels;
     }
 
     public int Count => (int)images.shape[0];

@@ -16,9 +16,9 @@ public static class NpzLabels
     public static Tensor? Read(string path, long imageCount)
     {
         if (!File.Exists(path) || !path.EndsWith(".npz", StringComparison.OrdinalIgnoreCase)) return null;
-        var arrays = NpzFile.Read(path, new HashSet<string> { ArrayName });
-        if (!arrays.TryGetValue(ArrayName, out var labels)) return null;
-        using (labels)
+        using var archive = NpzArchive.Open(path);
+        if (!archive.Contains(ArrayName)) return null;
+        using (var labels = archive.Read(ArrayName))
         {
             if (labels.dim() != 1 || labels.shape[0] != imageCount ||
                 labels.dtype is not (ScalarType.Int64 or ScalarType.Int32 or ScalarType.Byte))

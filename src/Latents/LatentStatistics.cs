@@ -59,9 +59,13 @@ public sealed class LatentStatistics : IDisposable
         return (Mean is null ? scaled : scaled + Mean.to(z.dtype, z.device)).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Reads <c>stat.pt</c> or its <c>.safetensors</c> twin.</summary>
+    /// <summary>
+    /// Reads <c>stat.pt</c> or its <c>.safetensors</c> twin. Refused, naming the file and the tensor: another layout,
+    /// shapes other than (C, h, w), NaN or infinite values, negative variances.
+    /// </summary>
     public static LatentStatistics Load(string path, double eps = DefaultEps)
     {
+        if (!File.Exists(path)) throw new WeightsFormatException($"latent statistics not found: {path}", path);
         var extension = Path.GetExtension(path).ToLowerInvariant();
         return extension switch
         {
@@ -70,6 +74,16 @@ public sealed class LatentStatistics : IDisposable
             _ => throw new WeightsFormatException(
                 $"{path}: latent statistics must be a .pt (torch.save of {{\"mean\", \"var\"}}) or .safetensors file", path),
         };
+    }
+
+    /// <summary>
+    /// The latent shape (C, h, w) of a statistics file, with every check of <see cref="Load"/>; cheap (the file holds
+    /// C·h·w values or two such tensors), for validating a pipeline before any heavy work.
+    /// </summary>
+    public static LatentShape ReadShape(string path)
+    {
+        using var statistics = Load(path);
+        return statistics.Shape;
     }
 
     /// <summary>Writes <c>.pt</c> (readable by <c>torch.load</c>) or <c>.safetensors</c>, chosen by the extension; atomic.</summary>
@@ -118,46 +132,60 @@ public sealed class LatentStatistics : IDisposable
 
     static LatentStatistics LoadPickle(string path, double eps)
     {
-        var top = TorchPickleFile.ReadDictionary(path);
-        var unexpected = top.Keys.Cast<object>().Select(k => k.ToString()).Where(k => k is not (MeanKey or VarKey)).ToList();
-        if (!top.Contains(VarKey) || unexpected.Count > 0)
+        using var file = TorchPickleFile.Open(path);
+        var top = file.RootDictionary("a dictionary {\"mean\": Tensor|None, \"var\": Tensor}");
+        if (!top.Contains(VarKey) || top.Keys.Any(k => k is not (MeanKey or VarKey)))
             throw new WeightsFormatException(
-                $"{path}: expected a dictionary {{\"mean\": Tensor|None, \"var\": Tensor}}, found keys ({string.Join(", ", top.Keys.Cast<object>())})", path);
-        var variance = top[VarKey] as Tensor
-                       ?? throw new WeightsFormatException($"{path}: 'var' is {top[VarKey]?.GetType().Name ?? "None"}, expected a tensor", path);
-        var meanValue = top.Contains(MeanKey) ? top[MeanKey] : null;
-        var mean = meanValue switch
+                $"{path}: expected a dictionary {{\"mean\": Tensor|None, \"var\": Tensor}}, found {top.DescribeKeys()}", path);
+        var variance = file.ReadTensor(top[VarKey], VarKey);
+        Tensor? mean = null;
+        try
         {
-            null => null,
-            Tensor t => t,
-            _ => throw new WeightsFormatException($"{path}: 'mean' is a {meanValue.GetType().Name}, expected a tensor or None", path),
-        };
-        return Create(mean, variance, eps, path);
+            if (top.TryGetValue(MeanKey, out var meanValue) && meanValue is not null) mean = file.ReadTensor(meanValue, MeanKey);
+            return Create(mean, variance, eps, path);
+        }
+        finally
+        {
+            variance.Dispose();
+            mean?.Dispose();
+        }
     }
 
     static LatentStatistics LoadSafeTensors(string path, double eps)
     {
         var tensors = SafeTensorsFile.Read(path);
-        var unexpected = tensors.Keys.Where(k => k is not (MeanKey or VarKey)).ToList();
-        if (!tensors.TryGetValue(VarKey, out var variance) || unexpected.Count > 0)
+        try
         {
-            foreach (var t in tensors.Values) t.Dispose();
-            throw new WeightsFormatException(
-                $"{path}: expected tensors 'var' and optionally 'mean', found ({string.Join(", ", tensors.Keys)})", path);
+            var unexpected = tensors.Keys.Where(k => k is not (MeanKey or VarKey)).ToList();
+            if (!tensors.TryGetValue(VarKey, out var variance) || unexpected.Count > 0)
+                throw new WeightsFormatException(
+                    $"{path}: expected tensors 'var' and optionally 'mean', found ({string.Join(", ", tensors.Keys)})", path);
+            tensors.TryGetValue(MeanKey, out var mean);
+            return Create(mean, variance, eps, path);
         }
-        tensors.TryGetValue(MeanKey, out var mean);
-        return Create(mean, variance, eps, path);
+        finally
+        {
+            foreach (var tensor in tensors.Values) tensor.Dispose();
+        }
     }
 
+    /// <summary>Checked float32 copies of the loaded tensors (which stay the caller's).</summary>
     static LatentStatistics Create(Tensor? mean, Tensor variance, double eps, string path)
     {
-        if (variance.dim() != 3)
+        if (variance.dim() != 3 || variance.shape.Any(d => d < 1 || d > int.MaxValue))
             throw new WeightsFormatException($"{path}: tensor 'var' has shape [{string.Join(", ", variance.shape)}], expected (C, h, w)", path);
         if (mean is not null && !mean.shape.SequenceEqual(variance.shape))
             throw new WeightsFormatException(
                 $"{path}: tensor 'mean' has shape [{string.Join(", ", mean.shape)}], expected [{string.Join(", ", variance.shape)}] like 'var'", path);
-        if ((variance < 0).any().item<bool>())
-            throw new WeightsFormatException($"{path}: tensor 'var' has negative values", path);
-        return new LatentStatistics(mean?.to(float32), variance.to(float32), eps);
+        if (!variance.is_floating_point() || (mean is not null && !mean.is_floating_point()))
+            throw new WeightsFormatException(
+                $"{path}: statistics must be floating point; 'var' is {variance.dtype}{(mean is null ? "" : $", 'mean' is {mean.dtype}")}", path);
+        FiniteValues.Require(variance, path, VarKey);
+        if (mean is not null) FiniteValues.Require(mean, path, MeanKey);
+        using (var negative = (variance < 0).sum())
+            if (negative.item<long>() > 0)
+                throw new WeightsFormatException(
+                    $"{path}: tensor 'var' has {negative.item<long>()} negative values; a variance is never negative", path);
+        return new LatentStatistics(mean?.to(float32, copy: true), variance.to(float32, copy: true), eps);
     }
 }

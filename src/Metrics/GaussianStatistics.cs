@@ -72,41 +72,32 @@ public sealed class GaussianStatistics : IDisposable
     public static GaussianStatistics? TryLoad(string path, string meanKey, string covarianceKey)
     {
         if (!File.Exists(path) || !path.EndsWith(".npz", StringComparison.OrdinalIgnoreCase)) return null;
-        using (var zip = System.IO.Compression.ZipFile.OpenRead(path))
-        {
-            var names = zip.Entries.Select(e => e.FullName).ToHashSet(StringComparer.Ordinal);
-            if (!names.Contains(meanKey + ".npy") || !names.Contains(covarianceKey + ".npy")) return null;
-        }
+        using (var archive = NpzArchive.Open(path))
+            if (!archive.Contains(meanKey) || !archive.Contains(covarianceKey)) return null;
         return Load(path, meanKey, covarianceKey);
     }
 
     static GaussianStatistics Load(string path, string meanKey, string covarianceKey)
     {
-        var arrays = NpzFile.Read(path);
-        try
-        {
-            if (!arrays.TryGetValue(meanKey, out var mean) || !arrays.TryGetValue(covarianceKey, out var covariance))
-                throw new WeightsFormatException(
-                    $"{path} holds no feature statistics: expected arrays '{meanKey}' and '{covarianceKey}', found {string.Join(", ", arrays.Keys.Select(k => $"'{k}'"))}",
-                    path);
-            if (mean.dim() != 1 || covariance.dim() != 2 || covariance.shape[0] != mean.shape[0] || covariance.shape[1] != mean.shape[0])
-                throw new WeightsFormatException(
-                    $"{path}: '{meanKey}' must be (D,) and '{covarianceKey}' (D, D); found [{string.Join(", ", mean.shape)}] and [{string.Join(", ", covariance.shape)}]",
-                    path);
-            return new GaussianStatistics(mean, covariance);
-        }
-        finally
-        {
-            foreach (var tensor in arrays.Values) tensor.Dispose();
-        }
+        using var archive = NpzArchive.Open(path);
+        if (!archive.Contains(meanKey) || !archive.Contains(covarianceKey))
+            throw new WeightsFormatException(
+                $"{path} holds no feature statistics: expected arrays '{meanKey}' and '{covarianceKey}', found {string.Join(", ", archive.Names.Select(k => $"'{k}'"))}",
+                path);
+        using var mean = archive.Read(meanKey);
+        using var covariance = archive.Read(covarianceKey);
+        if (mean.dim() != 1 || covariance.dim() != 2 || covariance.shape[0] != mean.shape[0] || covariance.shape[1] != mean.shape[0])
+            throw new WeightsFormatException(
+                $"{path}: '{meanKey}' must be (D,) and '{covarianceKey}' (D, D); found [{string.Join(", ", mean.shape)}] and [{string.Join(", ", covariance.shape)}]",
+                path);
+        return new GaussianStatistics(mean, covariance);
     }
 
     /// <summary>True when the npz file holds statistics (<c>mu</c>/<c>sigma</c>) rather than images.</summary>
     public static bool IsStatisticsFile(string path)
     {
-        using var zip = System.IO.Compression.ZipFile.OpenRead(path);
-        var names = zip.Entries.Select(e => e.FullName).ToHashSet(StringComparer.Ordinal);
-        return names.Contains(MeanKey + ".npy") && names.Contains(CovarianceKey + ".npy");
+        using var archive = NpzArchive.Open(path);
+        return archive.Contains(MeanKey) && archive.Contains(CovarianceKey);
     }
 
     public void Dispose()

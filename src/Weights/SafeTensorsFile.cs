@@ -18,6 +18,10 @@ public static class SafeTensorsFile
 
     public sealed record Header(IReadOnlyList<Entry> Entries, IReadOnlyDictionary<string, string> Metadata, long DataStart);
 
+    /// <summary>The limit the reference implementation puts on the JSON header.</summary>
+    const ulong MaximumHeaderLength = 100_000_000;
+    const string MetadataKey = "__metadata__";
+
     public static Header ReadHeader(string path)
     {
         using var stream = OpenRead(path);
@@ -30,14 +34,20 @@ public static class SafeTensorsFile
         using var stream = OpenRead(path);
         var header = ReadHeader(stream, path);
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var entry in header.Entries)
+        try
         {
-            var bytes = new byte[entry.End - entry.Begin];
-            stream.Seek(header.DataStart + entry.Begin, SeekOrigin.Begin);
-            stream.ReadExactly(bytes);
-            result[entry.Name] = FromBytes(bytes, entry, path);
+            foreach (var entry in header.Entries)
+            {
+                stream.Seek(header.DataStart + entry.Begin, SeekOrigin.Begin);
+                result[entry.Name] = TensorBytes.Read(stream, entry.Shape, DTypeOf(entry.DType), $"tensor '{entry.Name}'", path);
+            }
+            return result;
         }
-        return result;
+        catch
+        {
+            foreach (var tensor in result.Values) tensor.Dispose();
+            throw;
+        }
     }
 
     /// <summary>
@@ -54,20 +64,20 @@ public static class SafeTensorsFile
             var meta = new JsonObject { ["format"] = "pt" };
             if (metadata != null)
                 foreach (var (k, v) in metadata) meta[k] = v;
-            header["__metadata__"] = meta;
+            header[MetadataKey] = meta;
             long offset = 0;
-            var blobs = new List<byte[]>();
             foreach (var (name, tensor) in items)
             {
-                var bytes = ToBytes(tensor, name);
+                if (name == MetadataKey || header.ContainsKey(name))
+                    throw new ArgumentException($"{path}: tensor name '{name}' is reserved or given twice");
+                long bytes = tensor.NumberOfElements * tensor.ElementSize;
                 header[name] = new JsonObject
                 {
                     ["dtype"] = DTypeName(tensor.dtype, name),
                     ["shape"] = new JsonArray(tensor.shape.Select(d => (JsonNode)JsonValue.Create(d)!).ToArray()),
-                    ["data_offsets"] = new JsonArray(JsonValue.Create(offset), JsonValue.Create(offset + bytes.Length)),
+                    ["data_offsets"] = new JsonArray(JsonValue.Create(offset), JsonValue.Create(offset + bytes)),
                 };
-                offset += bytes.Length;
-                blobs.Add(bytes);
+                offset += bytes;
             }
             var json = Encoding.UTF8.GetBytes(header.ToJsonString());
             int padded = (json.Length + 7) / 8 * 8;
@@ -78,7 +88,7 @@ public static class SafeTensorsFile
                 stream.Write(length);
                 stream.Write(json);
                 for (int i = json.Length; i < padded; i++) stream.WriteByte((byte)' ');
-                foreach (var blob in blobs) stream.Write(blob);
+                foreach (var (_, tensor) in items) TensorBytes.Write(stream, tensor);
             });
         }
         finally
@@ -96,74 +106,126 @@ public static class SafeTensorsFile
     static Header ReadHeader(Stream stream, string path)
     {
         Span<byte> lengthBytes = stackalloc byte[8];
-        if (stream.Read(lengthBytes) != 8)
-            throw new WeightsFormatException($"{path}: too short for a safetensors file", path);
+        if (TensorBytes.ReadAtMost(stream, lengthBytes, "the header length", path) != 8)
+            throw new WeightsFormatException($"{path}: {stream.Length} bytes, too short for a safetensors file", path);
         ulong length = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
-        if (length > 100_000_000 || (long)length > stream.Length - 8)
-            throw new WeightsFormatException($"{path}: not a safetensors file (header length {length})", path);
+        if (length > MaximumHeaderLength || (long)length > stream.Length - 8)
+            throw new WeightsFormatException(
+                $"{path}: not a safetensors file (its first 8 bytes give a header length of {length}, the file holds {stream.Length} bytes)", path);
         var json = new byte[length];
-        stream.ReadExactly(json);
-        JsonObject root;
+        TensorBytes.ReadExactly(stream, json, "the header", path);
+        long dataStart = 8 + (long)length, dataLength = stream.Length - dataStart;
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+            throw new WeightsFormatException($"{path}: safetensors header is not valid UTF-8 text", path);
         try
         {
-            root = JsonNode.Parse(json)!.AsObject();
+            using var document = JsonDocument.Parse(json);
+            return ParseHeader(document.RootElement, dataStart, dataLength, path);
         }
         catch (JsonException e)
         {
             throw new WeightsFormatException($"{path}: safetensors header is not valid JSON: {e.Message}", path, e);
         }
+    }
+
+    /// <summary>
+    /// The header's structure as the format defines it: an object of tensor entries
+    /// <c>{"dtype": str, "shape": [int >= 0], "data_offsets": [begin, end]}</c> and an optional
+    /// <c>"__metadata__"</c> object of strings; every tensor's bytes lie inside the data block and match its shape.
+    /// </summary>
+    static Header ParseHeader(JsonElement root, long dataStart, long dataLength, string path)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+            throw new WeightsFormatException($"{path}: safetensors header is a JSON {Kind(root)}, expected an object of tensors", path);
         var entries = new List<Entry>();
-        var metadata = new Dictionary<string, string>();
-        foreach (var (name, node) in root)
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var property in root.EnumerateObject())
         {
-            if (name == "__metadata__")
+            var name = property.Name;
+            if (!seen.Add(name)) throw new WeightsFormatException($"{path}: safetensors header lists '{name}' twice", path);
+            var value = property.Value;
+            if (name == MetadataKey)
             {
-                foreach (var (k, v) in node!.AsObject()) metadata[k] = v?.ToString() ?? "";
+                if (value.ValueKind != JsonValueKind.Object)
+                    throw new WeightsFormatException($"{path}: '{MetadataKey}' is a JSON {Kind(value)}, expected an object of strings", path);
+                foreach (var item in value.EnumerateObject())
+                    metadata[item.Name] = item.Value.ValueKind == JsonValueKind.String
+                        ? item.Value.GetString()!
+                        : throw new WeightsFormatException(
+                            $"{path}: metadata '{item.Name}' is a JSON {Kind(item.Value)}, expected a string", path);
                 continue;
             }
-            var o = node!.AsObject();
-            var offsets = o["data_offsets"]!.AsArray();
-            var entry = new Entry(name, o["dtype"]!.GetValue<string>(),
-                o["shape"]!.AsArray().Select(d => d!.GetValue<long>()).ToArray(),
-                offsets[0]!.GetValue<long>(), offsets[1]!.GetValue<long>());
-            if (entry.Begin < 0 || entry.End < entry.Begin || 8 + (long)length + entry.End > stream.Length)
-                throw new WeightsFormatException(
-                    $"{path}: tensor '{name}' lies at bytes [{entry.Begin}, {entry.End}) of the data, beyond the end of the file (truncated?)", path);
-            entries.Add(entry);
+            entries.Add(ParseEntry(name, value, dataLength, path));
         }
-        return new Header(entries, metadata, 8 + (long)length);
+        return new Header(entries, metadata, dataStart);
     }
 
-    static Tensor FromBytes(byte[] bytes, Entry entry, string path)
+    static Entry ParseEntry(string name, JsonElement value, long dataLength, string path)
     {
-        var dtype = entry.DType switch
-        {
-            "F64" => ScalarType.Float64,
-            "F32" => ScalarType.Float32,
-            "F16" => ScalarType.Float16,
-            "BF16" => ScalarType.BFloat16,
-            "I64" => ScalarType.Int64,
-            "I32" => ScalarType.Int32,
-            "I16" => ScalarType.Int16,
-            "I8" => ScalarType.Int8,
-            "U8" => ScalarType.Byte,
-            "BOOL" => ScalarType.Bool,
-            _ => throw new WeightsFormatException($"{path}: tensor '{entry.Name}' has unsupported dtype {entry.DType}", path),
-        };
-        long elements = entry.Shape.Aggregate(1L, (a, b) => a * b);
-        if (elements * ElementSize(dtype) != bytes.Length)
+        string where = $"{path}: tensor '{name}'";
+        if (value.ValueKind != JsonValueKind.Object)
+            throw new WeightsFormatException($"{where} is a JSON {Kind(value)}, expected {{\"dtype\", \"shape\", \"data_offsets\"}}", path);
+        var dtype = Field(value, "dtype", JsonValueKind.String, where, path).GetString()!;
+        var dtypeType = DTypeOf(dtype, where, path);
+        var shape = Integers(Field(value, "shape", JsonValueKind.Array, where, path), "shape", where, path);
+        var offsets = Integers(Field(value, "data_offsets", JsonValueKind.Array, where, path), "data_offsets", where, path);
+        if (offsets.Length != 2)
+            throw new WeightsFormatException($"{where} has {offsets.Length} data_offsets, expected [begin, end]", path);
+        long begin = offsets[0], end = offsets[1];
+        if (end < begin || end > dataLength)
             throw new WeightsFormatException(
-                $"{path}: tensor '{entry.Name}' of shape [{string.Join(", ", entry.Shape)}] {entry.DType} needs {elements * ElementSize(dtype)} bytes, the file gives {bytes.Length}", path);
-        var flat = torch.empty(elements, dtype: dtype);
-        bytes.CopyTo(flat.bytes);
-        return flat.reshape(entry.Shape);
+                $"{where} lies at bytes [{begin}, {end}) of the data, outside the {dataLength} data bytes the file holds (truncated?)", path);
+        var needed = TensorBytes.ByteCount(shape, dtypeType);
+        if (needed != end - begin)
+            throw new WeightsFormatException(
+                $"{where} of shape {TensorBytes.Format(shape)} {dtype} needs {needed} bytes, its data_offsets give {end - begin}", path);
+        return new Entry(name, dtype, shape, begin, end);
     }
 
-    static byte[] ToBytes(Tensor tensor, string name)
+    static JsonElement Field(JsonElement entry, string field, JsonValueKind kind, string where, string path)
     {
-        DTypeName(tensor.dtype, name);
-        return tensor.bytes.ToArray();
+        if (!entry.TryGetProperty(field, out var value))
+            throw new WeightsFormatException($"{where} has no \"{field}\"", path);
+        if (value.ValueKind != kind)
+            throw new WeightsFormatException(
+                $"{where} has \"{field}\" {Shorten(value.GetRawText())}, a JSON {Kind(value)} where {(kind == JsonValueKind.Array ? "an array" : "a string")} belongs", path);
+        return value;
     }
+
+    static long[] Integers(JsonElement array, string field, string where, string path)
+    {
+        var result = new long[array.GetArrayLength()];
+        int i = 0;
+        foreach (var item in array.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.Number || !item.TryGetInt64(out var value) || value < 0)
+                throw new WeightsFormatException(
+                    $"{where} has {field}[{i}] = {Shorten(item.GetRawText())}, expected a non-negative integer", path);
+            result[i++] = value;
+        }
+        return result;
+    }
+
+    static ScalarType DTypeOf(string dtype, string where = "", string path = "") => dtype switch
+    {
+        "F64" => ScalarType.Float64,
+        "F32" => ScalarType.Float32,
+        "F16" => ScalarType.Float16,
+        "BF16" => ScalarType.BFloat16,
+        "I64" => ScalarType.Int64,
+        "I32" => ScalarType.Int32,
+        "I16" => ScalarType.Int16,
+        "I8" => ScalarType.Int8,
+        "U8" => ScalarType.Byte,
+        "BOOL" => ScalarType.Bool,
+        _ => throw new WeightsFormatException(
+            $"{where} has dtype '{Shorten(dtype)}'; supported are F64, F32, F16, BF16, I64, I32, I16, I8, U8 and BOOL", path),
+    };
+
+    static string Kind(JsonElement element) => element.ValueKind.ToString().ToLowerInvariant();
+
+    static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "...";
 
     static string DTypeName(ScalarType type, string name) => type switch
     {
@@ -178,13 +240,5 @@ public static class SafeTensorsFile
         ScalarType.Byte => "U8",
         ScalarType.Bool => "BOOL",
         _ => throw new ArgumentException($"tensor '{name}' has dtype {type}, which safetensors cannot store"),
-    };
-
-    static int ElementSize(ScalarType type) => type switch
-    {
-        ScalarType.Float64 or ScalarType.Int64 => 8,
-        ScalarType.Float32 or ScalarType.Int32 => 4,
-        ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Int16 => 2,
-        _ => 1,
     };
 }

@@ -10,7 +10,7 @@ public static class StateDictLoader
     /// Loads <paramref name="source"/> into <paramref name="module"/>. Keys of the source that start with
     /// <paramref name="stripPrefix"/> are matched without it; source keys outside the module are an error unless
     /// <paramref name="ignoreUnexpected"/> says so (for example a SigLIP text tower or an MAE pre-training decoder).
-    /// Every module key must be present with the right shape; values are converted to the module's dtype.
+    /// Every module key must be present with the right shape and finite values; values are converted to the module's dtype.
     /// </summary>
     public static void Load(nn.Module module, IReadOnlyDictionary<string, Tensor> source, string sourceName,
         string stripPrefix = "", Func<string, bool>? ignoreUnexpected = null)
@@ -18,6 +18,7 @@ public static class StateDictLoader
         var target = module.state_dict();
         var missing = new List<string>();
         var misShaped = new List<string>();
+        var nonFinite = new List<string>();
         var used = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (name, tensor) in target)
         {
@@ -30,17 +31,20 @@ public static class StateDictLoader
             used.Add(key);
             if (!value.shape.SequenceEqual(tensor.shape))
                 misShaped.Add($"{key}: expected [{string.Join(", ", tensor.shape)}], found [{string.Join(", ", value.shape)}]");
+            else if (FiniteValues.Describe(value) is { } found)
+                nonFinite.Add($"{key} ({found})");
         }
         var unexpected = source.Keys
             .Where(k => !used.Contains(k) && !(ignoreUnexpected?.Invoke(k) ?? false))
             .OrderBy(k => k, StringComparer.Ordinal).ToList();
-        if (missing.Count > 0 || misShaped.Count > 0 || unexpected.Count > 0)
+        if (missing.Count > 0 || misShaped.Count > 0 || unexpected.Count > 0 || nonFinite.Count > 0)
         {
             var parts = new List<string>();
             if (missing.Count > 0) parts.Add($"missing keys ({missing.Count}): {Summarize(missing)}");
             if (misShaped.Count > 0) parts.Add($"mis-shaped tensors ({misShaped.Count}): {Summarize(misShaped)}");
             if (unexpected.Count > 0) parts.Add($"unexpected keys ({unexpected.Count}): {Summarize(unexpected)}");
-            throw new WeightsFormatException($"{sourceName} does not fit {module.GetName()}: {string.Join("; ", parts)}", sourceName);
+            if (nonFinite.Count > 0) parts.Add($"tensors with NaN or infinite values ({nonFinite.Count}): {Summarize(nonFinite)}");
+            throw new WeightsFormatException($"{sourceName} cannot be loaded into {module.GetName()}: {string.Join("; ", parts)}", sourceName);
         }
         using var noGrad = torch.no_grad();
         foreach (var (name, tensor) in target)

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using static TorchSharp.torch;
 
@@ -30,14 +31,16 @@ public static class WeightFiles
     /// </summary>
     static Dictionary<string, Tensor> ReadPickledStateDict(string path, CheckpointEntry entry)
     {
-        var top = TorchPickleFile.ReadDictionary(path);
+        using var file = TorchPickleFile.Open(path);
+        var top = file.RootDictionary("a state dict or a training checkpoint");
         bool isCheckpoint = top.Contains("model") || top.Contains("ema");
-        if (!isCheckpoint) return TorchPickleFile.ToTensors(top, path);
+        if (!isCheckpoint) return file.ReadTensors(top);
         var key = entry == CheckpointEntry.Ema ? "ema" : "model";
-        if (!top.Contains(key))
-            throw new WeightsFormatException(
-                $"{path}: training checkpoint has no '{key}' entry (found: {string.Join(", ", top.Keys.Cast<object>())})", path);
-        return TorchPickleFile.ReadTensors(path, key);
+        if (!top.TryGetValue(key, out var stateDict))
+            throw new WeightsFormatException($"{path}: training checkpoint has no '{key}' entry (found {top.DescribeKeys()})", path);
+        return file.ReadTensors(stateDict as PickleDictionary
+                                ?? throw new WeightsFormatException(
+                                    $"{path}: entry '{key}' is {TorchPickle.Describe(stateDict)}, expected a state dict", path), key);
     }
 
     static Dictionary<string, Tensor> ReadFolder(string folder)
@@ -47,17 +50,49 @@ public static class WeightFiles
         var index = Path.Combine(folder, "model.safetensors.index.json");
         if (File.Exists(index))
         {
-            var map = JsonNode.Parse(File.ReadAllText(index))?["weight_map"]?.AsObject()
-                      ?? throw new WeightsFormatException($"{index}: no weight_map", index);
             var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-            foreach (var shard in map.Select(kv => kv.Value!.GetValue<string>()).Distinct())
-                foreach (var (name, tensor) in SafeTensorsFile.Read(Path.Combine(folder, shard)))
-                    result[name] = tensor;
-            return result;
+            try
+            {
+                foreach (var shard in ShardNames(index))
+                    foreach (var (name, tensor) in SafeTensorsFile.Read(Path.Combine(folder, shard)))
+                        result[name] = tensor;
+                return result;
+            }
+            catch
+            {
+                foreach (var tensor in result.Values) tensor.Dispose();
+                throw;
+            }
         }
         var bin = Path.Combine(folder, "pytorch_model.bin");
         if (File.Exists(bin)) return TorchPickleFile.ReadTensors(bin);
         throw new WeightsFormatException(
             $"{folder}: no weights found (expected model.safetensors, model.safetensors.index.json or pytorch_model.bin)", folder);
+    }
+
+    /// <summary>The shard files named by a sharded checkpoint's <c>model.safetensors.index.json</c> (file names in its folder).</summary>
+    static IEnumerable<string> ShardNames(string index)
+    {
+        JsonNode? weightMap;
+        try
+        {
+            weightMap = JsonNode.Parse(File.ReadAllBytes(index))?["weight_map"];
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        {
+            throw new WeightsFormatException($"{index}: not a safetensors index (a JSON object with a weight_map): {e.Message}", index, e);
+        }
+        if (weightMap is not JsonObject map)
+            throw new WeightsFormatException($"{index}: no weight_map object (tensor name -> shard file)", index);
+        var shards = new List<string>();
+        foreach (var (tensor, shard) in map)
+        {
+            if (shard is not JsonValue value || !value.TryGetValue<string>(out var file) || file.Length == 0 ||
+                file != Path.GetFileName(file) || file is "." or "..")
+                throw new WeightsFormatException(
+                    $"{index}: weight_map['{tensor}'] is {shard?.ToJsonString() ?? "null"}, expected the file name of a shard beside the index", index);
+            if (!shards.Contains(file)) shards.Add(file);
+        }
+        return shards;
     }
 }

@@ -40,6 +40,29 @@ public class DecoderParityTests
         }
     }
 
+    [ParityFact("decoder")]
+    public void Nan_decoder_weights_are_refused_at_load_naming_the_file_and_the_tensor()
+    {
+        using var c = ParityKit.Open("decoder");
+        var folder = Directory.CreateTempSubdirectory("rae-nan-decoder-");
+        try
+        {
+            var tensors = RaePipeline.Weights.SafeTensorsFile.Read(c.Path("model.safetensors"));
+            var poisoned = tensors.Keys.Where(k => tensors[k].is_floating_point()).Order(StringComparer.Ordinal).First();
+            tensors[poisoned] = tensors[poisoned].clone();
+            tensors[poisoned].view(-1)[0] = float.NaN;
+            var path = Path.Combine(folder.FullName, "model.safetensors");
+            RaePipeline.Weights.SafeTensorsFile.Write(path, tensors);
+            var act = () => VitDecoder.Create(TestContexts.For(path, c.Folder), KitOptions(c));
+            act.Should().Throw<ComponentConfigurationException>()
+                .Where(e => e.Message.Contains(path) && e.Message.Contains(poisoned) && e.Message.Contains("1 NaN"));
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
     [ParityFact("decoder"), Trait("Category", "Parity")]
     public void Registrar_builds_the_decoder_from_a_weights_folder_with_the_encoder_context()
     {

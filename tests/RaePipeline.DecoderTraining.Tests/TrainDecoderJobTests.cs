@@ -30,7 +30,7 @@ public class TrainDecoderJobTests(ITestOutputHelper output)
         Components = new TestPipelineComponents(encoder, decoder),
         Device = CPU,
         Seed = 3,
-        RunDirectory = folder.File(run),
+        RunDirectory = folder.Combine(run),
         PipelineDirectory = folder.Path,
         Data = new DataOptions { Source = "synthetic", ImageSize = ImageSize, NumClasses = 4, ImagesPerClass = 16, RandomFlip = true },
         LoggerFactory = logs,
@@ -87,16 +87,16 @@ public class TrainDecoderJobTests(ITestOutputHelper output)
         results.Curve("train-decoder/disc_loss").First().Step.Should().BeLessThan(results.Curve("train-decoder/gan").First().Step);
 
         // Grids: originals over reconstructions, 4 columns, 2 px padding.
-        var grid = folder.File("run/train-decoder/grids/final.png");
+        var grid = folder.Combine("run/train-decoder/grids/final.png");
         File.Exists(grid).Should().BeTrue();
-        File.Exists(folder.File("run/train-decoder/grids/step-0000100.png")).Should().BeTrue();
+        File.Exists(folder.Combine("run/train-decoder/grids/step-0000100.png")).Should().BeTrue();
         using (var picture = ImageFile.Read(grid))
             picture.shape.Should().Equal(3, 2 * (ImageSize + 2) + 2, 4 * (ImageSize + 2) + 2);
-        Directory.Exists(folder.File("run/train-decoder/checkpoints/decoder/step-00000300")).Should().BeTrue();
-        Directory.Exists(folder.File("run/train-decoder/checkpoints/discriminator/step-00000300")).Should().BeTrue();
+        Directory.Exists(folder.Combine("run/train-decoder/checkpoints/decoder/step-00000300")).Should().BeTrue();
+        Directory.Exists(folder.Combine("run/train-decoder/checkpoints/discriminator/step-00000300")).Should().BeTrue();
 
         // The in-memory decoder now holds the EMA weights, which were also written out.
-        var written = SafeTensorsFile.Read(folder.File("run/decoder/model.safetensors"));
+        var written = SafeTensorsFile.Read(folder.Combine("run/decoder/model.safetensors"));
         written["decoder_pred.weight"].SameValues(decoder.Module.state_dict()["decoder_pred.weight"]).Should().BeTrue();
         logs.Lines.Should().Contain(l => l.Message.Contains("EMA weights") && l.Message.Contains("later jobs"));
         logs.Lines.Should().Contain(l => l.Level == LogLevel.Warning && l.Message.Contains("LPIPS is switched off"));
@@ -125,7 +125,7 @@ public class TrainDecoderJobTests(ITestOutputHelper output)
                 Context(folder, encoder, interruptedDecoder, new RecordingLoggerFactory(), new RunResults(), progress, cancellation.Token, run: "resumed"), options);
             interrupted.Should().Throw<OperationCanceledException>();
         }
-        Directory.GetDirectories(folder.File("resumed/train-decoder/checkpoints/decoder")).Select(Path.GetFileName)
+        Directory.GetDirectories(folder.Combine("resumed/train-decoder/checkpoints/decoder")).Select(Path.GetFileName)
             .Should().Equal("step-00000010");
 
         var logs = new RecordingLoggerFactory();
@@ -136,8 +136,8 @@ public class TrainDecoderJobTests(ITestOutputHelper output)
         var straight = straightDecoder.Module.state_dict();
         foreach (var (name, tensor) in resumedDecoder.Module.state_dict())
             TensorAssert.Close(tensor, straight[name], 1e-6, 1e-5, name);
-        var straightHeads = SafeTensorsFile.Read(folder.File("straight/train-decoder/checkpoints/discriminator/step-00000024/model.safetensors"));
-        var resumedHeads = SafeTensorsFile.Read(folder.File("resumed/train-decoder/checkpoints/discriminator/step-00000024/model.safetensors"));
+        var straightHeads = SafeTensorsFile.Read(folder.Combine("straight/train-decoder/checkpoints/discriminator/step-00000024/model.safetensors"));
+        var resumedHeads = SafeTensorsFile.Read(folder.Combine("resumed/train-decoder/checkpoints/discriminator/step-00000024/model.safetensors"));
         foreach (var (name, tensor) in resumedHeads) TensorAssert.Close(tensor, straightHeads[name], 1e-6, 1e-5, name);
     }
 

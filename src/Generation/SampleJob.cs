@@ -66,6 +66,11 @@ public sealed class SampleJob : Job<SampleJobOptions>
             plan.FirstImage, plan.EndImage - 1, count, options.Shard ?? "no shard", components.NameOf(PipelineRole.Sampler),
             grid.shape[0], sampler.FunctionEvaluations((int)grid.shape[0]), velocity.Description);
 
+        if (plan.EndBatch == plan.FirstBatch)
+        {
+            WriteEmptyShard(context, options, plan, decoder.OutputSize, folder, count, logger);
+            return;
+        }
         var images = new List<Tensor>();
         using var bar = context.Progress.Start("sample", plan.EndImage - plan.FirstImage, "img");
         using (torch.no_grad())
@@ -80,8 +85,10 @@ public sealed class SampleJob : Job<SampleJobOptions>
                 var batchLabels = labels[start..end].to(context.Device);
                 var generator = new Generator(SampleSeeds.For(seed, SampleSeeds.SamplerStream, batchIndex++));
                 var (x, y) = velocity.Prepare(noise, batchLabels);
-                var sampled = velocity.Result(sampler.Sample(velocity.Field, x, y, grid.to(context.Device), generator));
-                var decoded = decoder.Decode(components.Statistics?.Denormalize(sampled) ?? sampled);
+                var sampled = FiniteSamples.Check(velocity.Result(sampler.Sample(velocity.Field, x, y, grid.to(context.Device), generator)),
+                    $"sample: the latents of images {start}..{end - 1}", "check the denoiser's weights, the guidance scale and the sampler's steps");
+                var decoded = FiniteSamples.Check(decoder.Decode(components.Statistics?.Denormalize(sampled) ?? sampled),
+                    $"sample: the decoded images {start}..{end - 1}", "check the decoder's weights and the latent statistics (stat.pt)");
                 var pixels = PixelConversion.ToUint8Hwc(decoded);
                 images.Add(pixels.MoveToOuterDisposeScope());
                 if (options.WritePngs)
@@ -98,13 +105,33 @@ public sealed class SampleJob : Job<SampleJobOptions>
         if (options.ClassGridImages > 0)
             using (var byClass = ClassRows(all, labels[plan.FirstImage..plan.EndImage], options.ClassGridImages))
                 ImageGrid.Save(Path.Combine(folder, "grid_by_class.png"), byClass, options.ClassGridImages);
-        var npzName = plan.Count == 1 ? "samples.npz" : $"samples.shard-{plan.Index}-of-{plan.Count}.npz";
         using var shardLabels = labels[plan.FirstImage..plan.EndImage].contiguous();
-        using var index = torch.arange(plan.FirstImage, plan.EndImage, dtype: int64);
-        NpzFile.Write(Path.Combine(folder, npzName), [new("arr_0", all), new("arr_1", shardLabels), new("index", index)]);
+        var npzName = WriteNpz(folder, plan, all, shardLabels);
         context.Results.Record("sample/images", all.shape[0]);
         context.Results.Record("sample/seconds_per_image", bar.Elapsed.TotalSeconds / Math.Max(1, all.shape[0]));
         logger.LogInformation("wrote {Count} images to {Folder} ({Npz}, grid.png)", all.shape[0], folder, npzName);
+    }
+
+    /// <summary>The ADM npz of the plan's images (pixels (n, H, W, 3) uint8, labels (n,)); returns its file name.</summary>
+    static string WriteNpz(string folder, ShardPlan plan, Tensor pixels, Tensor labels)
+    {
+        var npzName = plan.Count == 1 ? "samples.npz" : $"samples.shard-{plan.Index}-of-{plan.Count}.npz";
+        using var index = torch.arange(plan.FirstImage, plan.EndImage, dtype: int64);
+        NpzFile.Write(Path.Combine(folder, npzName), [new("arr_0", pixels), new("arr_1", labels), new("index", index)]);
+        return npzName;
+    }
+
+    /// <summary>A shard with no batch (more shards than batches): a valid npz of zero images, which merge-samples joins like any other.</summary>
+    static void WriteEmptyShard(JobContext context, SampleJobOptions options, ShardPlan plan, int imageSize, string folder, int count,
+        ILogger logger)
+    {
+        using var pixels = torch.zeros([0, imageSize, imageSize, 3], dtype: uint8);
+        using var labels = torch.zeros([0], dtype: int64);
+        var npzName = WriteNpz(folder, plan, pixels, labels);
+        context.Results.Record("sample/images", 0);
+        logger.LogWarning(
+            "shard {Shard} has nothing to do: {Count} images make {Batches} batches of {BatchSize}, fewer than {Shards} shards; " +
+            "wrote an empty {Npz} for merge-samples", options.Shard, count, plan.Batches, plan.BatchSize, plan.Count, npzName);
     }
 
     /// <summary>

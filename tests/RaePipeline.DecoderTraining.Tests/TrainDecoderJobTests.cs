@@ -55,7 +55,8 @@ public class TrainDecoderJobTests(ITestOutputHelper output)
         DiscUpdateStart = steps / 2,
         Discriminator = new DiscriminatorOptions
         {
-            Random = true, EmbedDim = 32, Depth = 2, NumHeads = 2, PatchSize = 4, InputSize = ImageSize, KeyDepths = [0], KernelSize = 3,
+            Random = true, KernelSize = 3,
+            Features = new DinoFeatureNetworkOptions { EmbedDim = 32, Depth = 2, NumHeads = 2, PatchSize = 4, InputSize = ImageSize, KeyDepths = [0] },
         },
         LogEvery = 10,
         GridEvery = 100,
@@ -160,10 +161,10 @@ public class TrainDecoderJobTests(ITestOutputHelper output)
         };
         var options = new TrainDecoderOptions { Unit = "hours", BatchSize = 0, FinalLr = 1.0 };
         options.Discriminator.KernelSize = 4;
-        options.Discriminator.EmbedDim = 100;   // not a multiple of its 6 heads
+        options.Discriminator.Features.EmbedDim = 100;   // not a multiple of its 6 heads
         var problems = new TrainDecoderJob().Validate(context, options).ToList();
         problems.Should().Contain(p => p.OptionKey == null && p.Message.Contains("'decoder'"));
-        problems.Select(p => p.OptionKey).Should().Contain(["unit", "batch_size", "final_lr", "discriminator.kernel_size", "discriminator.embed_dim"]);
+        problems.Select(p => p.OptionKey).Should().Contain(["unit", "batch_size", "final_lr", "discriminator.kernel_size", "discriminator.features.embed_dim"]);
         new TrainDecoderJob().Validate(new JobValidationContext
         {
             Roles = new HashSet<PipelineRole> { PipelineRole.Encoder, PipelineRole.Decoder },

@@ -43,7 +43,7 @@ public sealed class PipelineRunner(
         var definition = plan.Definition;
         var folder = Path.GetFullPath(runDirectory ?? definition.Output
             ?? Path.Combine("runs", definition.Name ?? Path.GetFileNameWithoutExtension(plan.Yaml.File)));
-        Directory.CreateDirectory(folder);
+        using var runLock = RunFolderLock.Acquire(folder); // a second run on this folder fails here, naming the holder
         File.WriteAllText(Path.Combine(folder, "pipeline.yaml"), plan.Yaml.Serialize());
         using var fileLog = new FileLoggerProvider(Path.Combine(folder, "run.log"));
         using var runLoggers = LoggerFactory.Create(builder =>

@@ -3,6 +3,7 @@ using RaePipeline.Abstractions;
 using RaePipeline.Decoders.VitDecoder;
 using RaePipeline.Imaging;
 using RaePipeline.Pipeline;
+using RaePipeline.Training;
 using RaePipeline.Weights;
 using TorchSharp;
 using Xunit.Abstractions;
@@ -115,7 +116,8 @@ public class TrainDecoderJobTests(ITestOutputHelper output)
         options.CheckpointEvery = 10;
 
         using var straightDecoder = TinyDecoder(encoder, folder.Path);
-        new TrainDecoderJob().Run(Context(folder, encoder, straightDecoder, new RecordingLoggerFactory(), new RunResults(), run: "straight"), options);
+        var straightResults = new RunResults();
+        new TrainDecoderJob().Run(Context(folder, encoder, straightDecoder, new RecordingLoggerFactory(), straightResults, run: "straight"), options);
 
         // Interrupted after 13 steps (cancellation is checked before each step), so the step-10 checkpoint is the last.
         using var cancellation = new CancellationTokenSource();
@@ -131,8 +133,16 @@ public class TrainDecoderJobTests(ITestOutputHelper output)
 
         var logs = new RecordingLoggerFactory();
         using var resumedDecoder = TinyDecoder(encoder, folder.Path);
-        new TrainDecoderJob().Run(Context(folder, encoder, resumedDecoder, logs, new RunResults(), run: "resumed"), options);
+        var resumedResults = new RunResults(); // a new process: the curves before step 10 come from the run folder
+        new TrainDecoderJob().Run(Context(folder, encoder, resumedDecoder, logs, resumedResults, run: "resumed"), options);
         logs.Lines.Should().Contain(l => l.Message.Contains("resumed from") && l.Message.Contains("step 10"));
+        foreach (var series in straightResults.CurveNames)
+        {
+            var resumed = resumedResults.Curve(series);
+            resumed.Select(p => p.Step).Should().Equal(straightResults.Curve(series).Select(p => p.Step), $"{series}: every step once");
+            resumed.Select(p => p.Value).Should().Equal(straightResults.Curve(series).Select(p => p.Value),
+                (a, b) => Math.Abs(a - b) <= 1e-5 * Math.Max(1, Math.Abs(b)), series);
+        }
 
         var straight = straightDecoder.Module.state_dict();
         foreach (var (name, tensor) in resumedDecoder.Module.state_dict())
@@ -140,6 +150,22 @@ public class TrainDecoderJobTests(ITestOutputHelper output)
         var straightHeads = SafeTensorsFile.Read(folder.Combine("straight/train-decoder/checkpoints/discriminator/step-00000024/model.safetensors"));
         var resumedHeads = SafeTensorsFile.Read(folder.Combine("resumed/train-decoder/checkpoints/discriminator/step-00000024/model.safetensors"));
         foreach (var (name, tensor) in resumedHeads) TensorAssert.Close(tensor, straightHeads[name], 1e-6, 1e-5, name);
+    }
+
+    [Fact]
+    public void A_diverging_decoder_is_stopped_naming_the_step_and_what_to_change()
+    {
+        using var folder = new TemporaryFolder();
+        using var encoder = new PatchProjectionEncoder(ImageSize, Patch, channels: 48, seed: 1);
+        using var decoder = TinyDecoder(encoder, folder.Path);
+        var options = TinyOptions(steps: 6);
+        (options.Lr, options.FinalLr, options.Warmup, options.DiscWeight) = (1e6, 1e6, 0, 0);
+
+        var train = () => new TrainDecoderJob().Run(Context(folder, encoder, decoder, new RecordingLoggerFactory(), new RunResults()), options);
+        train.Should().Throw<TrainingDivergedException>()
+            .Where(e => e.Message.StartsWith("train-decoder: the L1 reconstruction loss is ") && e.Message.Contains($"at step {e.Step} (lr 1E+06)")
+                        && e.Message.Contains("lower the learning rate (lr, final_lr)"));
+        Directory.Exists(folder.Combine("run", "decoder")).Should().BeFalse("no decoder weights are written after a diverged run");
     }
 
     /// <summary>A progress output that cancels the run once a progress line mentions <paramref name="marker"/>.</summary>

@@ -5,7 +5,10 @@ using static TorchSharp.torch;
 
 namespace RaePipeline.Abstractions.Testing;
 
-/// <summary>Contract tests for an <see cref="IDenoiser"/>: derive and build yours in <see cref="CreateDenoiser"/>.</summary>
+/// <summary>
+/// Contract tests for an <see cref="IDenoiser"/>: derive and build yours in <see cref="CreateDenoiser"/>; each test
+/// builds a fresh one. Inputs are random latents of its latent shape, times in [0, 1) and labels 0..K (K the null label).
+/// </summary>
 public abstract class DenoiserContractTests
 {
     protected abstract IDenoiser CreateDenoiser(long seed);
@@ -50,6 +53,19 @@ public abstract class DenoiserContractTests
         var (x, t, y) = Inputs(first);
         Assert.True(first.Forward(x, t, y).equal(second.Forward(x, t, y)).all().item<bool>(),
             "two denoisers built with the same seed differ (or Forward is random)");
+    }
+
+    [Fact]
+    public void The_velocity_is_differentiable_in_the_module_parameters()
+    {
+        using var denoiser = CreateDenoiser(1);
+        using var scope = NewDisposeScope();
+        denoiser.Module.train();
+        var (x, t, y) = Inputs(denoiser);
+        var v = denoiser.Forward(x, t, y);
+        Assert.True(v.requires_grad, "Forward returned no graph: the denoiser is trained through it (train)");
+        (v - x).square().mean().backward(); // a regression target: a zero-initialized output layer still gets a gradient
+        Assert.Contains(denoiser.Module.parameters(), p => p.grad is { } grad && grad.abs().sum().item<float>() > 0);
     }
 
     [Fact]

@@ -12,13 +12,13 @@ namespace RaePipeline.Autoencoder.Tests;
 
 public class RandomInitializationTests
 {
-    static T Tiny<T>() where T : VisionEncoderOptions, new() => new()
+    internal static T Tiny<T>() where T : VisionEncoderOptions, new() => new()
     {
         HiddenSize = 16, NumHiddenLayers = 1, NumAttentionHeads = 2, PatchSize = 4, ImageSize = 12, MlpRatio = 2,
         InputSize = 8,
     };
 
-    static ComponentContext Context(long seed, ILoggerFactory? logger = null) => new()
+    internal static ComponentContext Context(long seed, ILoggerFactory? logger = null) => new()
     {
         Device = CPU, Seed = seed, BaseDirectory = Path.GetTempPath(), LoggerFactory = logger ?? new RecordingLoggerFactory(),
     };

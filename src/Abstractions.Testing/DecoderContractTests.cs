@@ -60,14 +60,8 @@ public abstract class DecoderContractTests
     public void Decode_leaves_no_tensor_undisposed()
     {
         using var decoder = CreateDecoder(1);
-        var latents = Latents(decoder, 5);
+        using var latents = Latents(decoder, 5);
         using var noGrad = torch.no_grad();
-        decoder.Decode(latents).Dispose(); // warm-up: lazily created buffers may stay alive
-        long before = Tensor.TotalCount;
-        decoder.Decode(latents).Dispose();
-        long after = Tensor.TotalCount;
-        latents.Dispose();
-        Assert.True(after == before,
-            $"Decode left {after - before} tensors undisposed: wrap its body in torch.NewDisposeScope() and return the result with MoveToOuterDisposeScope()");
+        TensorLeaks.AssertNone(() => decoder.Decode(latents), "Decode");
     }
 }

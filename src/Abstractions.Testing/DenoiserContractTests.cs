@@ -74,10 +74,9 @@ public abstract class DenoiserContractTests
         using var denoiser = CreateDenoiser(1);
         var (x, t, y) = Inputs(denoiser);
         using var noGrad = torch.no_grad();
-        denoiser.Forward(x, t, y).Dispose();
-        long before = Tensor.TotalCount;
-        denoiser.Forward(x, t, y).Dispose();
-        Assert.True(Tensor.TotalCount == before,
-            $"Forward left {Tensor.TotalCount - before} tensors undisposed: use a dispose scope");
+        TensorLeaks.AssertNone(() => denoiser.Forward(x, t, y), "Forward");
+        x.Dispose();
+        t.Dispose();
+        y.Dispose();
     }
 }

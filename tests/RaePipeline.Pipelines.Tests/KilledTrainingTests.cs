@@ -15,15 +15,10 @@ public class KilledTrainingTests(ITestOutputHelper log)
 {
     const int Steps = 50;
 
-    const string Pipeline = """
+    const string Pipeline = $$"""
         device: cpu
         seed: 3
-        encoder:
-          name: dinov2
-          options: { hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, mlp_ratio: 2, patch_size: 4, image_size: 16, num_register_tokens: 4 }
-        denoiser:
-          name: dit-dh
-          options: { hidden_size: [16, 24], depth: [1, 1], num_heads: [2, 2], num_classes: 3 }
+        {{Rae.TinyEncoderAndDenoiser}}
         data: { source: synthetic, image_size: 16, num_classes: 3, images_per_class: 4 }
         jobs:
           - train: { steps: 50, batch_size: 4, log_every: 1, checkpoint_every: 1, keep_checkpoints: 2, schedule: { type: constant, lr: 1.0e-3 } }

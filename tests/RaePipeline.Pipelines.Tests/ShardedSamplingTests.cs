@@ -3,18 +3,13 @@ namespace RaePipeline.Pipelines.Tests;
 /// <summary>`rae sample --shard i/N` runs merged with `merge-samples` equal one unsharded run byte for byte.</summary>
 public class ShardedSamplingTests
 {
-    const string TinyPipeline = """
+    const string TinyPipeline = $$"""
         device: cpu
         seed: 5
-        encoder:
-          name: dinov2
-          options: { hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, mlp_ratio: 2, patch_size: 4, image_size: 16, num_register_tokens: 4 }
+        {{Rae.TinyEncoderAndDenoiser}}
         decoder:
           name: vit-decoder
           options: { hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, patch_size: 4 }
-        denoiser:
-          name: dit-dh
-          options: { hidden_size: [16, 24], depth: [1, 1], num_heads: [2, 2], num_classes: 3 }
         sampler:
           name: euler
           options: { num_steps: 4 }

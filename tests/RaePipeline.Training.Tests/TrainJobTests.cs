@@ -10,7 +10,7 @@ namespace RaePipeline.Training.Tests;
 
 public class TrainJobTests
 {
-    static TrainJobOptions Options(long steps) => new()
+    internal static TrainJobOptions Options(long steps) => new()
     {
         Steps = steps,
         BatchSize = 8,

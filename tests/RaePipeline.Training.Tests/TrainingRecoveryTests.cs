@@ -6,16 +6,7 @@ namespace RaePipeline.Training.Tests;
 /// <summary>What a training run leaves after a crash or a damaged checkpoint, and how the next start deals with it.</summary>
 public class TrainingRecoveryTests
 {
-    static TrainJobOptions Options(long steps) => new()
-    {
-        Steps = steps,
-        BatchSize = 8,
-        GradAccumulation = 2,
-        Schedule = new LearningRateScheduleOptions { Type = "constant", Lr = 2e-3 },
-        EmaDecay = 0.9,
-        CheckpointEvery = 2,
-        LogEvery = 1,
-    };
+    static TrainJobOptions Options(long steps) => TrainJobTests.Options(steps); // checkpoints every 2 steps, a point per step
 
     static JobContext Context(TestComponents components, string run, ILoggerFactory? logs = null) =>
         TinyPipeline.Context(components, run, TinyPipeline.Data(), logs: logs);

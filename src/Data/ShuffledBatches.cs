@@ -55,13 +55,22 @@ public sealed class ShuffledBatches
     public int BatchesPerEpoch { get; }
 
     /// <summary>Batch <paramref name="index"/> of the endless sequence (epoch = index / BatchesPerEpoch). The caller disposes it.</summary>
-    public LabeledBatch Batch(long index)
+    public LabeledBatch Batch(long index) => Batch(index, 0, BatchSize);
+
+    /// <summary>
+    /// Rows [<paramref name="firstRow"/>, <paramref name="endRow"/>) of batch <paramref name="index"/> (clamped to the
+    /// batch), loading only those samples: a rank's slice of a global batch in data-parallel training. The caller
+    /// disposes it.
+    /// </summary>
+    public LabeledBatch Batch(long index, int firstRow, int endRow)
     {
         if (index < 0) throw new ArgumentOutOfRangeException(nameof(index), $"batch index {index} is negative");
+        if (firstRow < 0 || endRow < firstRow) throw new ArgumentOutOfRangeException(nameof(firstRow), $"rows [{firstRow}, {endRow}) are not a range");
         long epoch = index / BatchesPerEpoch;
         int position = (int)(index % BatchesPerEpoch);
         Plan(epoch);
-        int first = position * BatchSize, size = Math.Min(BatchSize, Count - first);
+        int batchStart = position * BatchSize, batchSize = Math.Min(BatchSize, Count - batchStart);
+        int first = batchStart + Math.Min(firstRow, batchSize), size = Math.Min(endRow, batchSize) - Math.Min(firstRow, batchSize);
         using var scope = NewDisposeScope();
         var samples = new Tensor[size];
         var labels = new long[size];
@@ -71,7 +80,9 @@ public sealed class ShuffledBatches
             samples[i] = item.Sample;
             labels[i] = item.Label;
         }
-        var stacked = torch.stack(samples).MoveToOuterDisposeScope();
+        // An empty slice (a rank without rows of a small global batch) still has the samples' shape.
+        var stacked = (size > 0 ? torch.stack(samples) : torch.empty([0, .. load((int)order[batchStart], false).Sample.shape]))
+            .MoveToOuterDisposeScope();
         var labelTensor = torch.tensor(labels, int64).MoveToOuterDisposeScope();
         return new LabeledBatch(stacked, labelTensor, index, epoch);
     }

@@ -139,10 +139,11 @@ public sealed class TrainDecoderJob : Job<TrainDecoderOptions>
         context.Results.Record("train-decoder/final_loss", last.Total);
     }
 
-    /// <summary>The curves first, so that on disk they always reach the newest checkpoint.</summary>
+    /// <summary>The curves first, so that on disk they always reach the newest checkpoint; only the main rank writes.</summary>
     static void SaveCheckpoint(JobContext context, DecoderCheckpoints checkpoints, DecoderTrainer trainer, long step,
         IReadOnlyDictionary<string, string> facts)
     {
+        if (!context.ProcessGroup.IsMain) return; // one rank writes
         TrainingCurves.Save(context);
         checkpoints.Save(trainer, step, facts);
     }
@@ -226,8 +227,9 @@ public sealed class TrainDecoderJob : Job<TrainDecoderOptions>
     static long Resume(DecoderCheckpoints checkpoints, DecoderTrainer trainer, TrainDecoderOptions options,
         IReadOnlyDictionary<string, string> facts, JobContext context, ILogger log)
     {
-        foreach (var removed in checkpoints.RemoveUnfinished())
-            log.LogWarning("train-decoder: removed {Folder}, left by a checkpoint write that did not finish", removed);
+        if (context.ProcessGroup.IsMain) // the rank that writes checkpoints clears what a killed write left
+            foreach (var removed in checkpoints.RemoveUnfinished())
+                log.LogWarning("train-decoder: removed {Folder}, left by a checkpoint write that did not finish", removed);
         if (options.Resume.Equals("none", StringComparison.OrdinalIgnoreCase)) return 0;
         string folder;
         long step;

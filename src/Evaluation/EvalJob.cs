@@ -11,8 +11,11 @@ namespace RaePipeline.Evaluation;
 /// <c>eval</c>: scores images (a folder, an npz, or the run's <c>samples.npz</c>) against a reference (a folder, an
 /// npz of images, or an npz of <c>mu</c>/<c>sigma</c> statistics). Records <c>{prefix}/fid</c> with the
 /// <c>inception-v3-fid</c> extractor, otherwise <c>{prefix}/fd_{name}</c> in that extractor's or the encoder's feature
-/// space; <c>{prefix}/is</c> when the extractor has a classifier; <c>{prefix}/precision</c> and <c>{prefix}/recall</c>
-/// when reference images are given; and the feature throughput. Saves both sets' statistics as npz in the run folder
+/// space; <c>{prefix}/sfid</c> from the extractor's spatial features when it has them (mixed_6/conv for the FID
+/// Inception, as ADM's evaluator; the reference from images, or its <c>mu_s</c>/<c>sigma_s</c>);
+/// <c>{prefix}/kid</c> and <c>{prefix}/kid_std</c> (<c>kd_{name}</c> for other extractors) when reference images are
+/// given; <c>{prefix}/is</c> when the extractor has a classifier; <c>{prefix}/precision</c> and <c>{prefix}/recall</c>
+/// when reference images are given; and the feature throughput. All come from one feature pass per image set. Saves both sets' statistics as npz in the run folder
 /// (<c>{prefix}/samples_statistics.npz</c>, <c>{prefix}/reference_statistics.npz</c>) for reuse as a reference.
 /// </summary>
 public sealed class EvalJob : Job<EvalOptions>
@@ -23,6 +26,9 @@ public sealed class EvalJob : Job<EvalOptions>
 
     /// <summary>The <c>reference</c> value that names the pipeline's <c>data</c> block.</summary>
     public const string DataReference = "data";
+
+    /// <summary>The keys of the spatial (sFID) statistics in ADM's reference batches.</summary>
+    public const string SpatialMeanKey = "mu_s", SpatialCovarianceKey = "sigma_s";
 
     public override string Name => "eval";
 
@@ -40,6 +46,8 @@ public sealed class EvalJob : Job<EvalOptions>
         if (options.IsSplitSize < 1) yield return new JobProblem("is_split_size", $"is_split_size must be positive, got {options.IsSplitSize}");
         if (options.Neighbourhood < 1) yield return new JobProblem("neighbourhood", $"neighbourhood must be positive, got {options.Neighbourhood}");
         if (string.IsNullOrWhiteSpace(options.Prefix)) yield return new JobProblem("prefix", "prefix must not be empty");
+        if (options.KidSubsets < 1) yield return new JobProblem("kid_subsets", $"kid_subsets must be positive, got {options.KidSubsets}");
+        if (options.KidSubsetSize < 2) yield return new JobProblem("kid_subset_size", $"kid_subset_size must be at least 2, got {options.KidSubsetSize}");
         switch (options.Features)
         {
             case "auto":
@@ -100,6 +108,31 @@ public sealed class EvalJob : Job<EvalOptions>
             context.Results.Record(Metric(distanceName), distance.Distance);
             log.LogInformation("eval: {Metric} = {Value:F4} ({Samples} samples, {Reference} reference)",
                 distanceName, distance.Distance, sampleFeatures.Count, reference.Count);
+
+            if (sampleFeatures.Spatial is { } sampleSpatial)
+            {
+                using var spatialStatistics = GaussianStatistics.FromFeatures(sampleSpatial);
+                using var referenceSpatial = reference.Images?.Spatial is { } spatial ? GaussianStatistics.FromFeatures(spatial)
+                    : GaussianStatistics.TryLoad(referencePath, SpatialMeanKey, SpatialCovarianceKey);
+                if (referenceSpatial is null)
+                    log.LogInformation("eval: no sFID: the reference {Reference} has neither images nor spatial statistics (mu_s, sigma_s)", referencePath);
+                else
+                {
+                    var spatialName = isFid ? "sfid" : $"sfd_{componentName}";
+                    var sfid = FrechetDistance.Compute(spatialStatistics, referenceSpatial).Distance;
+                    context.Results.Record(Metric(spatialName), sfid);
+                    log.LogInformation("eval: {Metric} = {Value:F4}", spatialName, sfid);
+                }
+            }
+
+            if (reference.Features is { } kidReference)
+            {
+                var kidName = isFid ? "kid" : $"kd_{componentName}";
+                var kid = KernelInceptionDistance.Compute(sampleFeatures.Features, kidReference, options.KidSubsets, options.KidSubsetSize, context.Seed);
+                context.Results.Record(Metric(kidName), kid.Mean);
+                context.Results.Record(Metric(kidName + "_std"), kid.Std);
+                log.LogInformation("eval: {Metric} = {Value:E4} ± {Std:E2} ({Subsets} subsets of {Size})", kidName, kid.Mean, kid.Std, kid.Subsets, kid.SubsetSize);
+            }
 
             if (options.InceptionScore && sampleFeatures.Probabilities is { } probabilities)
             {

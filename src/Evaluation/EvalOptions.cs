@@ -32,6 +32,12 @@ public sealed class EvalOptions
     /// <summary>k of the k-nearest-neighbour manifolds of precision/recall.</summary>
     public int Neighbourhood { get; set; } = Metrics.PrecisionRecall.DefaultNeighbourhood;
 
+    /// <summary>Random subsets KID averages over (torch-fidelity's and clean-fid's default 100).</summary>
+    public int KidSubsets { get; set; } = Metrics.KernelInceptionDistance.DefaultSubsets;
+
+    /// <summary>Rows per KID subset (default 1000), capped at the smaller set.</summary>
+    public int KidSubsetSize { get; set; } = Metrics.KernelInceptionDistance.DefaultSubsetSize;
+
     /// <summary>Prefix of the recorded metric names (<c>eval/fid</c>, ...) and of the files written to the run folder.</summary>
     public string Prefix { get; set; } = "eval";
 }

@@ -4,17 +4,23 @@ using static TorchSharp.torch;
 
 namespace RaePipeline.Evaluation;
 
-/// <summary>Features (N, D) float32 of a set of images and, when asked and available, class probabilities (N, K), on the CPU.</summary>
+/// <summary>
+/// Features (N, D) float32 of a set of images, spatial features (N, S) when the extractor has them (sFID, from the
+/// same forward) and, when asked and available, class probabilities (N, K), on the CPU.
+/// </summary>
 public sealed class FeatureSet : IDisposable
 {
-    FeatureSet(Tensor features, Tensor? probabilities, TimeSpan elapsed)
+    FeatureSet(Tensor features, Tensor? spatial, Tensor? probabilities, TimeSpan elapsed)
     {
         Features = features;
+        Spatial = spatial;
         Probabilities = probabilities;
         Elapsed = elapsed;
     }
 
     public Tensor Features { get; }
+
+    public Tensor? Spatial { get; }
 
     public Tensor? Probabilities { get; }
 
@@ -30,6 +36,7 @@ public sealed class FeatureSet : IDisposable
         var clock = System.Diagnostics.Stopwatch.StartNew();
         long total = limit > 0 ? Math.Min(source.Count, limit) : source.Count;
         var features = new List<Tensor>();
+        var spatial = new List<Tensor>();
         var probabilities = new List<Tensor>();
         bool hasProbabilities = withProbabilities;
         try
@@ -41,11 +48,19 @@ public sealed class FeatureSet : IDisposable
                 cancellation.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
                 using var images = batch;
-                var batchFeatures = extractor.Features(images);
+                var extracted = extractor.FeaturesWithSpatial(images);
+                var batchFeatures = extracted.Pooled;
                 if (batchFeatures.dim() != 2 || batchFeatures.shape[1] != extractor.FeatureDimension)
                     throw new InvalidOperationException(
                         $"the feature extractor returned [{string.Join(", ", batchFeatures.shape)}] for {images.shape[0]} images; expected ({images.shape[0]}, {extractor.FeatureDimension})");
                 features.Add(batchFeatures.to(float32).cpu().DetachFromDisposeScope());
+                if (extracted.Spatial is { } batchSpatial && extractor.SpatialFeatureDimension is { } width)
+                {
+                    if (batchSpatial.dim() != 2 || batchSpatial.shape[0] != images.shape[0] || batchSpatial.shape[1] != width)
+                        throw new InvalidOperationException(
+                            $"the feature extractor returned spatial features [{string.Join(", ", batchSpatial.shape)}] for {images.shape[0]} images; expected ({images.shape[0]}, {width})");
+                    spatial.Add(batchSpatial.to(float32).cpu().DetachFromDisposeScope());
+                }
                 if (hasProbabilities)
                 {
                     var batchProbabilities = extractor.ClassProbabilities(images);
@@ -55,11 +70,13 @@ public sealed class FeatureSet : IDisposable
                 bar.Advance(images.shape[0]);
             }
             if (features.Count == 0) throw new InvalidDataException($"{source.Description}: no images to evaluate");
-            return new FeatureSet(cat(features), hasProbabilities ? cat(probabilities) : null, clock.Elapsed);
+            return new FeatureSet(cat(features), spatial.Count == features.Count ? cat(spatial) : null,
+                hasProbabilities ? cat(probabilities) : null, clock.Elapsed);
         }
         finally
         {
             foreach (var t in features) t.Dispose();
+            foreach (var t in spatial) t.Dispose();
             foreach (var t in probabilities) t.Dispose();
         }
     }
@@ -67,6 +84,7 @@ public sealed class FeatureSet : IDisposable
     public void Dispose()
     {
         Features.Dispose();
+        Spatial?.Dispose();
         Probabilities?.Dispose();
     }
 }

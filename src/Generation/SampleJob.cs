@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Logging;
+using RaePipeline.Abstractions;
+using RaePipeline.Distributed;
 using RaePipeline.Imaging;
 using RaePipeline.Pipeline;
 using RaePipeline.Weights;
@@ -63,7 +65,7 @@ public sealed class SampleJob : Job<SampleJobOptions>
         using var grid = sampler.TimeGrid(latent);
         logger.LogInformation(
             "sampling images {First}..{End} of {Count} ({Shard}) with {Sampler} ({Steps} grid points, {Nfe} evaluations per image), {Guidance}",
-            plan.FirstImage, plan.EndImage - 1, count, options.Shard ?? "no shard", components.NameOf(PipelineRole.Sampler),
+            plan.FirstItem, plan.EndItem - 1, count, options.Shard ?? "no shard", components.NameOf(PipelineRole.Sampler),
             grid.shape[0], sampler.FunctionEvaluations((int)grid.shape[0]), velocity.Description);
 
         if (plan.EndBatch == plan.FirstBatch)
@@ -71,8 +73,17 @@ public sealed class SampleJob : Job<SampleJobOptions>
             WriteEmptyShard(context, options, plan, decoder.OutputSize, folder, count, logger);
             return;
         }
+        // Velocity evaluations per batch: the sampler's calls of the field (each call evaluates every image of the
+        // batch once), counted here so adaptive samplers (dopri5) report what they used.
+        var evaluations = new List<int>();
+        var calls = 0;
+        VelocityField counted = (x, t, y) =>
+        {
+            calls++;
+            return velocity.Field(x, t, y);
+        };
         var images = new List<Tensor>();
-        using var bar = context.Progress.Start("sample", plan.EndImage - plan.FirstImage, "img");
+        using var bar = context.Progress.Start("sample", plan.EndItem - plan.FirstItem, "img");
         using (torch.no_grad())
         {
             int batchIndex = plan.FirstBatch;
@@ -85,8 +96,10 @@ public sealed class SampleJob : Job<SampleJobOptions>
                 var batchLabels = labels[start..end].to(context.Device);
                 var generator = new Generator(SampleSeeds.For(seed, SampleSeeds.SamplerStream, batchIndex++));
                 var (x, y) = velocity.Prepare(noise, batchLabels);
-                var sampled = FiniteSamples.Check(velocity.Result(sampler.Sample(velocity.Field, x, y, grid.to(context.Device), generator)),
+                calls = 0;
+                var sampled = FiniteSamples.Check(velocity.Result(sampler.Sample(counted, x, y, grid.to(context.Device), generator)),
                     $"sample: the latents of images {start}..{end - 1}", "check the denoiser's weights, the guidance scale and the sampler's steps");
+                evaluations.Add(calls);
                 var decoded = FiniteSamples.Check(decoder.Decode(components.Statistics?.Denormalize(sampled) ?? sampled),
                     $"sample: the decoded images {start}..{end - 1}", "check the decoder's weights and the latent statistics (stat.pt)");
                 var pixels = PixelConversion.ToUint8Hwc(decoded);
@@ -103,12 +116,15 @@ public sealed class SampleJob : Job<SampleJobOptions>
         using (var gridImages = PixelConversion.FromUint8Hwc(all[..shown]))
             ImageGrid.Save(Path.Combine(folder, "grid.png"), gridImages, options.GridColumns);
         if (options.ClassGridImages > 0)
-            using (var byClass = ClassRows(all, labels[plan.FirstImage..plan.EndImage], options.ClassGridImages))
+            using (var byClass = ClassRows(all, labels[plan.FirstItem..plan.EndItem], options.ClassGridImages))
                 ImageGrid.Save(Path.Combine(folder, "grid_by_class.png"), byClass, options.ClassGridImages);
-        using var shardLabels = labels[plan.FirstImage..plan.EndImage].contiguous();
+        using var shardLabels = labels[plan.FirstItem..plan.EndItem].contiguous();
         var npzName = WriteNpz(folder, plan, all, shardLabels);
         context.Results.Record("sample/images", all.shape[0]);
         context.Results.Record("sample/seconds_per_image", bar.Elapsed.TotalSeconds / Math.Max(1, all.shape[0]));
+        context.Results.Record("sample/nfe", evaluations.Average());
+        logger.LogInformation("velocity evaluations per image: {Mean:F1} on average over {Batches} batches (min {Min}, max {Max})",
+            evaluations.Average(), evaluations.Count, evaluations.Min(), evaluations.Max());
         logger.LogInformation("wrote {Count} images to {Folder} ({Npz}, grid.png)", all.shape[0], folder, npzName);
     }
 
@@ -116,7 +132,7 @@ public sealed class SampleJob : Job<SampleJobOptions>
     static string WriteNpz(string folder, ShardPlan plan, Tensor pixels, Tensor labels)
     {
         var npzName = plan.Count == 1 ? "samples.npz" : $"samples.shard-{plan.Index}-of-{plan.Count}.npz";
-        using var index = torch.arange(plan.FirstImage, plan.EndImage, dtype: int64);
+        using var index = torch.arange(plan.FirstItem, plan.EndItem, dtype: int64);
         NpzFile.Write(Path.Combine(folder, npzName), [new("arr_0", pixels), new("arr_1", labels), new("index", index)]);
         return npzName;
     }

@@ -1,3 +1,5 @@
+using RaePipeline.Distributed;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace RaePipeline.Latents;
@@ -20,27 +22,62 @@ public sealed class LatentStatisticsAccumulator : IDisposable
     {
         if (batch.dim() != 4)
             throw new ArgumentException($"latent batch must be (B, C, h, w), got [{string.Join(", ", batch.shape)}]");
-        if (mean is not null && !batch.shape.Skip(1).SequenceEqual(mean.shape))
-            throw new ArgumentException(
-                $"latent batch [{string.Join(", ", batch.shape)}] does not match earlier batches (B, {string.Join(", ", mean.shape)})");
         long n = batch.shape[0];
         if (n == 0) return;
         using var scope = NewDisposeScope();
         var x = batch.detach().to(float64);
         var batchMean = x.mean([0]);
-        var batchDeviations = (x - batchMean).square().sum([0]);
+        Merge(n, batchMean, (x - batchMean).square().sum([0]));
+    }
+
+    /// <summary>Adds <paramref name="other"/>'s latents, as if they had been added here (the merge of Chan et al.).</summary>
+    public void Add(LatentStatisticsAccumulator other)
+    {
+        if (other.Count > 0) Merge(other.Count, other.mean!, other.squaredDeviations!);
+    }
+
+    /// <summary>
+    /// The statistics of every rank's latents together (collective: every rank calls it): each rank's count, mean
+    /// and squared deviations travel to every rank and are merged there in rank order, so every rank gets the same
+    /// float64 result, equal to one process's over the same batches up to float64 rounding. A new accumulator.
+    /// </summary>
+    public LatentStatisticsAccumulator AcrossRanks(ProcessGroup group)
+    {
+        var result = new LatentStatisticsAccumulator();
+        if (!group.IsDistributed)
+        {
+            result.Add(this);
+            return result;
+        }
+        using var scope = NewDisposeScope();
+        var counts = group.AllGatherEach(torch.tensor(new[] { Count }));
+        var means = group.AllGatherEach(mean ?? torch.empty(0, float64));
+        var deviations = group.AllGatherEach(squaredDeviations ?? torch.empty(0, float64));
+        for (int rank = 0; rank < group.WorldSize; rank++)
+            if (counts[rank].item<long>() is var n and > 0)
+                result.Merge(n, means[rank], deviations[rank]);
+        return result;
+    }
+
+    /// <summary>Merges n latents with mean <paramref name="otherMean"/> and squared deviations <paramref name="otherDeviations"/> (C, h, w) into the running ones.</summary>
+    void Merge(long n, Tensor otherMean, Tensor otherDeviations)
+    {
+        if (mean is not null && !otherMean.shape.SequenceEqual(mean.shape))
+            throw new ArgumentException(
+                $"latents of shape (B, {string.Join(", ", otherMean.shape)}) do not match earlier batches (B, {string.Join(", ", mean.shape)})");
+        using var scope = NewDisposeScope();
         if (mean is null || squaredDeviations is null)
         {
             // The running state outlives any caller's per-batch dispose scope: it belongs to the accumulator.
-            mean = batchMean.DetachFromDisposeScope();
-            squaredDeviations = batchDeviations.DetachFromDisposeScope();
+            mean = otherMean.to(float64).clone().DetachFromDisposeScope();
+            squaredDeviations = otherDeviations.to(float64).clone().DetachFromDisposeScope();
         }
         else
         {
             double total = Count + n;
-            var delta = batchMean - mean;
+            var delta = otherMean - mean;
             var newMean = mean + delta * (n / total);
-            var newDeviations = squaredDeviations + batchDeviations + delta.square() * (Count * (double)n / total);
+            var newDeviations = squaredDeviations + otherDeviations + delta.square() * (Count * (double)n / total);
             mean.Dispose();
             squaredDeviations.Dispose();
             mean = newMean.DetachFromDisposeScope();

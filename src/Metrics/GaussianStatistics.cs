@@ -63,18 +63,35 @@ public sealed class GaussianStatistics : IDisposable
         NpzFile.Write(path, [new(MeanKey, Mean), new(CovarianceKey, Covariance)]);
 
     /// <summary>Reads <c>mu</c> and <c>sigma</c> from an npz file (ADM reference batches, pytorch-fid statistics).</summary>
-    public static GaussianStatistics Load(string path)
+    public static GaussianStatistics Load(string path) => Load(path, MeanKey, CovarianceKey);
+
+    /// <summary>
+    /// Statistics stored under other keys (ADM's reference batches hold the sFID statistics as <c>mu_s</c>/<c>sigma_s</c>),
+    /// or null when <paramref name="path"/> is not an npz file holding both arrays.
+    /// </summary>
+    public static GaussianStatistics? TryLoad(string path, string meanKey, string covarianceKey)
+    {
+        if (!File.Exists(path) || !path.EndsWith(".npz", StringComparison.OrdinalIgnoreCase)) return null;
+        using (var zip = System.IO.Compression.ZipFile.OpenRead(path))
+        {
+            var names = zip.Entries.Select(e => e.FullName).ToHashSet(StringComparer.Ordinal);
+            if (!names.Contains(meanKey + ".npy") || !names.Contains(covarianceKey + ".npy")) return null;
+        }
+        return Load(path, meanKey, covarianceKey);
+    }
+
+    static GaussianStatistics Load(string path, string meanKey, string covarianceKey)
     {
         var arrays = NpzFile.Read(path);
         try
         {
-            if (!arrays.TryGetValue(MeanKey, out var mean) || !arrays.TryGetValue(CovarianceKey, out var covariance))
+            if (!arrays.TryGetValue(meanKey, out var mean) || !arrays.TryGetValue(covarianceKey, out var covariance))
                 throw new WeightsFormatException(
-                    $"{path} holds no feature statistics: expected arrays '{MeanKey}' and '{CovarianceKey}', found {string.Join(", ", arrays.Keys.Select(k => $"'{k}'"))}",
+                    $"{path} holds no feature statistics: expected arrays '{meanKey}' and '{covarianceKey}', found {string.Join(", ", arrays.Keys.Select(k => $"'{k}'"))}",
                     path);
             if (mean.dim() != 1 || covariance.dim() != 2 || covariance.shape[0] != mean.shape[0] || covariance.shape[1] != mean.shape[0])
                 throw new WeightsFormatException(
-                    $"{path}: '{MeanKey}' must be (D,) and '{CovarianceKey}' (D, D); found [{string.Join(", ", mean.shape)}] and [{string.Join(", ", covariance.shape)}]",
+                    $"{path}: '{meanKey}' must be (D,) and '{covarianceKey}' (D, D); found [{string.Join(", ", mean.shape)}] and [{string.Join(", ", covariance.shape)}]",
                     path);
             return new GaussianStatistics(mean, covariance);
         }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using RaePipeline.Distributed;
 using TorchSharp;
 
 namespace RaePipeline.Pipeline;
@@ -31,6 +32,12 @@ public sealed class JobContext
     public required IPipelineRunner Runner { get; init; }
 
     public CancellationToken Cancellation { get; init; }
+
+    /// <summary>
+    /// The processes this run is spread over (one without MPI): rank, world size, collectives. Only the main rank
+    /// (<see cref="ProcessGroup.IsMain"/>) writes the run folder's logs, results and outputs.
+    /// </summary>
+    public ProcessGroup ProcessGroup { get; init; } = ProcessGroup.Single;
 
     public ILogger Logger(string category) => LoggerFactory.CreateLogger(category);
 

@@ -129,8 +129,9 @@ public sealed class TrainJob : Job<TrainJobOptions>
     static void Resume(JobContext context, TrainJobOptions options, TrainingState state, IReadOnlyDictionary<string, string> facts, ILogger log)
     {
         var checkpoints = TrainingOutputs.CheckpointFolder(context);
-        foreach (var removed in TrainingCheckpoint.RemoveUnfinished(checkpoints))
-            log.LogWarning("removed {Folder}, left by a checkpoint write that did not finish", removed);
+        if (context.ProcessGroup.IsMain) // the rank that writes checkpoints clears what a killed write left
+            foreach (var removed in TrainingCheckpoint.RemoveUnfinished(checkpoints))
+                log.LogWarning("removed {Folder}, left by a checkpoint write that did not finish", removed);
         string? folder;
         switch (options.Resume.Trim().ToLowerInvariant())
         {

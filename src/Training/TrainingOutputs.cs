@@ -10,13 +10,14 @@ namespace RaePipeline.Training;
 /// the interval) and a log line with rate and ETA every <c>log_every</c> steps; a checkpoint every
 /// <c>checkpoint_every</c> steps, the curves saved just before it so that they always reach the newest checkpoint; a
 /// sample grid every <c>sample_every</c> steps; and at the end, or when the run is cancelled, the last checkpoint and
-/// grid. (A data-parallel run lets one rank write.)
+/// grid. Only the main rank of a process group writes files (every rank keeps the curves and numbers).
 /// </summary>
 public sealed class TrainingOutputs(JobContext context, TrainJobOptions options, DenoiserTrainer trainer, SampleGridWriter? samples, ILogger log)
 {
     public const string CurvePrefix = "train/";
 
     readonly Stopwatch clock = Stopwatch.StartNew();
+    readonly bool writes = context.ProcessGroup.IsMain;
     readonly long firstStep = trainer.State.Step;
     long lastCheckpoint = trainer.State.Step; // a resumed run starts at its checkpoint
     long lastGrid = -1;
@@ -74,15 +75,17 @@ public sealed class TrainingOutputs(JobContext context, TrainJobOptions options,
 
     void SaveCheckpoint()
     {
+        lastCheckpoint = State.Step;
+        if (!writes) return;
         TrainingCurves.Save(context);
         var folder = TrainingCheckpoint.Save(CheckpointFolder(context), State, options.KeepCheckpoints);
-        lastCheckpoint = State.Step;
         log.LogInformation("checkpoint {Folder}", folder);
     }
 
     void WriteGrid()
     {
-        samples!.Write(context.RunPath("train", "samples", string.Create(CultureInfo.InvariantCulture, $"step-{State.Step:D8}.png")), log);
         lastGrid = State.Step;
+        if (!writes) return;
+        samples!.Write(context.RunPath("train", "samples", string.Create(CultureInfo.InvariantCulture, $"step-{State.Step:D8}.png")), log);
     }
 }

@@ -186,4 +186,56 @@ public class InceptionV3FidTests(InceptionV3FidTests.RandomInception shared) : I
             where TRole : class where TOptions : class, new() =>
             base.Add((ComponentRegistration<IFeatureExtractor, InceptionV3FidOptions>)(object)registration);
     }
+
+    /// <summary>
+    /// sFID wiring: the spatial features of one forward are mixed_6/conv = Mixed_6d.branch1x1 after BN and ReLU, its
+    /// first 7 channels, flattened in ADM's NHWC order (17 x 17 x 7 = 2023). The reference runs the network's layers
+    /// one by one from its modules, takes that branch by hand, and the Fréchet distance of the two sets' hand-made
+    /// features (through the same FD code) must equal the one from the extractor's features.
+    /// </summary>
+    [Fact]
+    public void Spatial_features_are_mixed_6_conv_by_hand_and_give_the_same_sfid()
+    {
+        using var scope = NewDisposeScope();
+        var extractor = shared.Extractor;
+        extractor.SpatialFeatureDimension.Should().Be(2023);
+        var setA = rand([3, 3, 40, 40], generator: new Generator(21));
+        var setB = rand([3, 3, 40, 40], generator: new Generator(22)) * 0.5f;
+
+        Tensor ByHand(Tensor images)
+        {
+            using var inner = NewDisposeScope();
+            var modules = extractor.Network.named_children().ToDictionary(c => c.name, c => (nn.Module<Tensor, Tensor>)c.module);
+            Tensor Run(Tensor x, params string[] names) => names.Aggregate(x, (h, name) => modules[name].forward(h));
+            var x = nn.functional.interpolate(images, size: [299, 299], mode: InterpolationMode.Bilinear, align_corners: false) * 2 - 1;
+            x = nn.functional.max_pool2d(Run(x, "Conv2d_1a_3x3", "Conv2d_2a_3x3", "Conv2d_2b_3x3"), 3, stride: 2);
+            x = nn.functional.max_pool2d(Run(x, "Conv2d_3b_1x1", "Conv2d_4a_3x3"), 3, stride: 2);
+            x = Run(x, "Mixed_5b", "Mixed_5c", "Mixed_5d", "Mixed_6a", "Mixed_6b", "Mixed_6c");
+            var branch = (nn.Module<Tensor, Tensor>)((nn.Module)modules["Mixed_6d"]).named_children().Single(c => c.name == "branch1x1").module;
+            var conv = branch.forward(x);                                                 // (B, 192, 17, 17), after BN + ReLU
+            conv.shape.Should().Equal(images.shape[0], 192, 17, 17);
+            return conv[.., ..7].permute(0, 2, 3, 1).reshape(images.shape[0], -1).MoveToOuterDisposeScope();
+        }
+
+        using var batchA = extractor.FeaturesWithSpatial(setA);
+        using var batchB = extractor.FeaturesWithSpatial(setB);
+        batchA.Spatial!.shape.Should().Equal(3, 2023);
+        batchA.Pooled.shape.Should().Equal(3, 2048);
+        var handA = ByHand(setA);
+        var handB = ByHand(setB);
+        TensorAssert.Close(batchA.Spatial!, handA, 1e-6, 1e-6, "spatial features of set A");
+        TensorAssert.Close(batchB.Spatial!, handB, 1e-6, 1e-6, "spatial features of set B");
+        handA.min().item<float>().Should().BeGreaterThanOrEqualTo(0, "after the ReLU");
+
+        using var statsA = GaussianStatistics.FromFeatures(batchA.Spatial!);
+        using var statsB = GaussianStatistics.FromFeatures(batchB.Spatial!);
+        using var handStatsA = GaussianStatistics.FromFeatures(handA);
+        using var handStatsB = GaussianStatistics.FromFeatures(handB);
+        var sfid = FrechetDistance.Compute(statsA, statsB).Distance;
+        var reference = FrechetDistance.Compute(handStatsA, handStatsB).Distance;
+        // 3 images in 2023 dimensions: rank-deficient covariances (the eps offset path), a small distance of either sign.
+        sfid.Should().BeApproximately(reference, 1e-4 * Math.Max(1, reference));
+        // The pooled features of the same forward equal Features().
+        TensorAssert.Close(extractor.Features(setA), batchA.Pooled, 1e-6, 1e-6, "pool3 of the same forward");
+    }
 }

@@ -98,8 +98,8 @@ public class GuidanceTests
     public void Guided_velocity_doubles_the_batch_only_when_guiding(string method, double scale, bool doubles)
     {
         using var scope = NewDisposeScope();
-        using var main = new FieldDenoiser(Field);
-        using var guide = new FieldDenoiser((x, t, y) => 0.5f * Field(x, t, y));
+        using var main = new FieldDenoiser(Field, NullLabel);
+        using var guide = new FieldDenoiser((x, t, y) => 0.5f * Field(x, t, y), NullLabel);
         var guided = GuidedVelocity.Create(method, scale, GuidanceInterval.Always, main, guide);
         guided.DoublesBatch.Should().Be(doubles);
         var noise = randn(2, 2, 3, 3);
@@ -117,18 +117,8 @@ public class GuidanceTests
     [Fact]
     public void Autoguidance_without_a_guide_is_refused()
     {
-        using var main = new FieldDenoiser(Field);
+        using var main = new FieldDenoiser(Field, NullLabel);
         var create = () => GuidedVelocity.Create("autoguidance", 1.5, GuidanceInterval.Always, main);
         create.Should().Throw<ArgumentException>().WithMessage("*guide*");
-    }
-
-    /// <summary>A denoiser around a synthetic field, with the null label of <see cref="GuidanceTests"/>.</summary>
-    sealed class FieldDenoiser(VelocityField field) : IDenoiser
-    {
-        public LatentShape LatentShape => new(2, 3, 3);
-        public int NumClasses => (int)NullLabel;
-        public Tensor Forward(Tensor x, Tensor t, Tensor y) => field(x, t, y);
-        public TorchSharp.torch.nn.Module Module => throw new NotSupportedException("no module");
-        public void Dispose() { }
     }
 }

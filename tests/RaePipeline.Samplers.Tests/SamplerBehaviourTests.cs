@@ -10,25 +10,37 @@ public class SamplerBehaviourTests
 {
     static readonly LatentShape Latent = new(2, 3, 3);
 
-    static ISampler Create(string name, Action<EulerMaruyamaOptions>? sde = null)
+    static ISampler Create(string name, Action<SdeSamplerOptions>? sde = null)
     {
         var catalog = new RecordingCatalog();
         new FlowMatchingSamplersRegistrar().Register(catalog);
         var context = new ComponentContext { Device = CPU, BaseDirectory = Path.GetTempPath() };
-        if (name == "euler-maruyama")
+        if (name is "euler-maruyama" or "sde-heun")
         {
-            var options = new EulerMaruyamaOptions { NumSteps = 12, ShiftBase = 4.5 };
+            var options = new SdeSamplerOptions { NumSteps = 12, ShiftBase = 4.5 };
             sde?.Invoke(options);
-            return catalog.Create<ISampler, EulerMaruyamaOptions>(name, context, options);
+            return catalog.Create<ISampler, SdeSamplerOptions>(name, context, options);
         }
+        if (name == "dopri5")
+            return catalog.Create<ISampler, Dopri5Options>(name, context, new Dopri5Options { NumSteps = 12, ShiftBase = 4.5 });
+        if (name == "dpm-solver-2m")
+            return catalog.Create<ISampler, DpmSolverOptions>(name, context, new DpmSolverOptions { NumSteps = 12, ShiftBase = 4.5 });
+        if (name == "adams-bashforth")
+            return catalog.Create<ISampler, AdamsBashforthOptions>(name, context, new AdamsBashforthOptions { NumSteps = 12, ShiftBase = 4.5 });
         return catalog.Create<ISampler, OdeSamplerOptions>(name, context, new OdeSamplerOptions { NumSteps = 12, ShiftBase = 4.5 });
     }
+
+    static bool IsSde(string name) => name is "euler-maruyama" or "sde-heun";
 
     [Theory]
     [InlineData("euler", 11)]
     [InlineData("heun", 22)]
     [InlineData("midpoint", 22)]
+    [InlineData("rk4", 44)]
+    [InlineData("dpm-solver-2m", 11)]
+    [InlineData("adams-bashforth", 11)]
     [InlineData("euler-maruyama", 12)]
+    [InlineData("sde-heun", 23)]
     public void Evaluations_and_callbacks_follow_the_grid(string name, int evaluations)
     {
         using var scope = NewDisposeScope();
@@ -52,7 +64,7 @@ public class SamplerBehaviourTests
             steps.Add(i);
         });
         calls.Should().Be(evaluations).And.Be(sampler.FunctionEvaluations(12));
-        steps.Should().Equal(Enumerable.Range(0, name == "euler-maruyama" ? 12 : 11), "one callback per step (and the last step)");
+        steps.Should().Equal(Enumerable.Range(0, IsSde(name) ? 12 : 11), "one callback per step (and the last step)");
         result.shape.Should().Equal(noise.shape);
         noise.IsInvalid.Should().BeFalse("the caller's noise is not disposed");
     }
@@ -86,23 +98,63 @@ public class SamplerBehaviourTests
     }
 
     [Fact]
-    public void Registrar_offers_the_four_samplers()
+    public void Registrar_offers_the_nine_samplers()
     {
         var catalog = new RecordingCatalog();
         new FlowMatchingSamplersRegistrar().Register(catalog);
-        catalog.Names.Should().BeEquivalentTo("euler", "heun", "midpoint", "euler-maruyama");
+        catalog.Names.Should().BeEquivalentTo("euler", "heun", "midpoint", "rk4", "dpm-solver-2m", "adams-bashforth", "dopri5", "euler-maruyama", "sde-heun");
+    }
+
+    /// <summary>
+    /// dopri5 on the field v = x (exact solution x_t = x_1 e^{t - 1}, integrated from t = 1 down): the callbacks
+    /// come once per grid point after the first, and the evaluations are 2 + 6 per attempted step, within the cap.
+    /// </summary>
+    [Fact]
+    public void Dopri5_reports_each_grid_point_and_counts_its_evaluations()
+    {
+        using var scope = NewDisposeScope();
+        var sampler = new Dopri5Options { NumSteps = 12, ShiftBase = 4.5, Atol = 1e-9, Rtol = 1e-9 }.Create();
+        var grid = sampler.TimeGrid(Latent);
+        var calls = 0;
+        var steps = new List<int>();
+        var noise = randn(Latent.WithBatch(2), generator: new Generator(3));
+        var result = sampler.Sample((x, t, y) => { calls++; return x.clone(); }, noise, zeros([2], dtype: ScalarType.Int64), grid,
+            onStep: (i, x) => steps.Add(i));
+        steps.Should().Equal(Enumerable.Range(0, 11));
+        ((calls - 2) % Dopri5Sampler.EvaluationsPerStep).Should().Be(0, "one start, one initial-step probe, six per step");
+        calls.Should().BeLessThanOrEqualTo(sampler.FunctionEvaluations(12));
+        // dx/dt = x from t = 1 to t_end: x(t_end) = x(1) e^{t_end - 1}.
+        var expected = noise * Math.Exp(grid[-1].item<float>() - 1.0);
+        TensorAssert.Close(result, expected, 1e-6, 1e-6, "dopri5 on dx/dt = x");
+        noise.IsInvalid.Should().BeFalse("the caller's noise is not disposed");
+    }
+
+    [Fact]
+    public void Dopri5_stops_with_a_clear_error_at_its_evaluation_cap()
+    {
+        using var scope = NewDisposeScope();
+        var sampler = new Dopri5Options { NumSteps = 12, ShiftBase = 4.5, Atol = 1e-12, Rtol = 1e-12, MaxEvaluations = 20 }.Create();
+        var noise = randn(Latent.WithBatch(1), generator: new Generator(4));
+        var calls = 0;
+        var run = () => sampler.Sample((x, t, y) => { calls++; return -3 * x * t.view(-1, 1, 1, 1); }, noise,
+            zeros([1], dtype: ScalarType.Int64), sampler.TimeGrid(Latent));
+        run.Should().Throw<InvalidOperationException>().WithMessage("*max_evaluations (20)*");
+        calls.Should().BeLessThanOrEqualTo(20);
     }
 
     [Fact]
     public void Default_options_are_the_official_ones()
     {
         new OdeSamplerOptions().ToGrid().Should().Be(new TimeGridSettings(50, null, 4096));
-        var sde = new EulerMaruyamaOptions().Create();
+        var sde = new SdeSamplerOptions().Create(SdeMethod.EulerMaruyama);
         sde.Grid.NumPoints.Should().Be(250);
         sde.LastStep.Should().Be(LastStep.Mean);
         sde.LastStepSize.Should().Be(0.04);
         // s = sqrt(768 * 16 * 16 / 4096) = sqrt(48) for the paper's DINOv2-B latents.
         new OdeSamplerOptions().ToGrid().ShiftFor(new(768, 16, 16)).S.Should().BeApproximately(Math.Sqrt(48), 1e-12);
+        // sample_ode's defaults: num_steps 50, atol 1e-6, rtol 1e-3.
+        var dopri5 = new Dopri5Options().Create();
+        (dopri5.Grid.NumPoints, dopri5.Atol, dopri5.Rtol).Should().Be((50, 1e-6, 1e-3));
     }
 
     [Theory]
@@ -113,7 +165,7 @@ public class SamplerBehaviourTests
     [InlineData("sample_eps")]
     public void Bad_options_name_their_key(string key)
     {
-        var options = new EulerMaruyamaOptions();
+        var options = new SdeSamplerOptions();
         switch (key)
         {
             case "num_steps": options.NumSteps = 1; break;
@@ -122,8 +174,27 @@ public class SamplerBehaviourTests
             case "last_step": options.LastStep = "Heun"; break;
             case "sample_eps": options.DiffusionForm = "SBDM"; break;
         }
-        var create = () => options.Create();
+        var create = () => options.Create(SdeMethod.EulerMaruyama);
         create.Should().Throw<ComponentConfigurationException>().Which.OptionKey.Should().Be(key);
+    }
+
+    [Theory]
+    [InlineData("atol", -1e-6, 1e-3, 1000)]
+    [InlineData("rtol", 1e-6, double.NaN, 1000)]
+    [InlineData("atol", 0.0, 0.0, 1000)]
+    [InlineData("max_evaluations", 1e-6, 1e-3, 7)]
+    public void Bad_dopri5_options_name_their_key(string key, double atol, double rtol, int maxEvaluations)
+    {
+        var create = () => new Dopri5Options { Atol = atol, Rtol = rtol, MaxEvaluations = maxEvaluations }.Create();
+        create.Should().Throw<ComponentConfigurationException>().Which.OptionKey.Should().Be(key);
+    }
+
+    [Fact]
+    public void Sde_heun_without_a_last_step_needs_a_grid_end_above_zero()
+    {
+        var create = () => new SdeSamplerOptions { LastStep = "none" }.Create(SdeMethod.Heun);
+        create.Should().Throw<ComponentConfigurationException>().Which.OptionKey.Should().Be("last_step");
+        new SdeSamplerOptions { LastStep = "none", SampleEps = 1e-3 }.Create(SdeMethod.Heun).Method.Should().Be(SdeMethod.Heun);
     }
 
     [Fact]

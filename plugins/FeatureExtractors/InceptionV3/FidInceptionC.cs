@@ -28,7 +28,14 @@ sealed class FidInceptionC : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => ForwardWithFirstBranch(x).Output;
+
+    /// <summary>
+    /// The block's output and its 1x1 branch after batch norm and ReLU, (B, 192, 17, 17): in the TensorFlow graph this
+    /// branch is <c>mixed_N/conv</c> (the node named by the scope is its ReLU; <c>mixed_N/conv/Conv2D</c> and
+    /// <c>mixed_N/conv/batchnorm</c> are inside it).
+    /// </summary>
+    public (Tensor Output, Tensor FirstBranch) ForwardWithFirstBranch(Tensor x)
     {
         using var scope = NewDisposeScope();
         var b1 = branch1x1.forward(x);
@@ -36,6 +43,6 @@ sealed class FidInceptionC : nn.Module<Tensor, Tensor>
         var bd = branch7x7dbl_1.forward(x);
         bd = branch7x7dbl_5.forward(branch7x7dbl_4.forward(branch7x7dbl_3.forward(branch7x7dbl_2.forward(bd))));
         var pool = branch_pool.forward(F.avg_pool2d(x, 3, stride: 1, padding: 1, count_include_pad: false));
-        return cat([b1, b7, bd, pool], 1).MoveToOuterDisposeScope();
+        return (cat([b1, b7, bd, pool], 1).MoveToOuterDisposeScope(), b1.MoveToOuterDisposeScope());
     }
 }

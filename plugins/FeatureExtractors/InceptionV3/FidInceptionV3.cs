@@ -16,6 +16,12 @@ sealed class FidInceptionV3 : nn.Module<Tensor, Tensor>
     public const int FeatureDimension = 2048;
     public const int NumClasses = 1008;
 
+    /// <summary>Channels of mixed_6/conv the ADM evaluator keeps for sFID (<c>spatial[..., :7]</c>).</summary>
+    public const int SpatialChannels = 7;
+
+    /// <summary>sFID feature width: 17 x 17 x 7 = 2023.</summary>
+    public const int SpatialFeatureDimension = 17 * 17 * SpatialChannels;
+
 #pragma warning disable IDE1006 // state-dict keys follow the reference attribute names
     readonly BasicConv2d Conv2d_1a_3x3, Conv2d_2a_3x3, Conv2d_2b_3x3, Conv2d_3b_1x1, Conv2d_4a_3x3;
     readonly FidInceptionA Mixed_5b, Mixed_5c, Mixed_5d;
@@ -55,6 +61,22 @@ sealed class FidInceptionV3 : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor images)
     {
         using var scope = NewDisposeScope();
+        var (pooled, spatial) = ForwardWithSpatial(images);
+        spatial.Dispose();
+        return pooled.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// images: (B, 3, H, W) in [0, 1] -> pool3 (B, 2048) and the sFID features (B, 2023) of the same forward. The TF
+    /// graph's <c>mixed_6/conv</c> (the ADM evaluator's <c>FID_SPATIAL_NAME = "mixed_6/conv:0"</c>) is the 1x1
+    /// branch of the seventh mixed block, Mixed_6d.branch1x1 here (TF "mixed" = Mixed_5b, ..., "mixed_6" = Mixed_6d;
+    /// the pytorch-fid / torch-fidelity conversion maps mixed_6/conv/{conv2d_params, batchnorm} to
+    /// Mixed_6d.branch1x1.{conv, bn}), after batch norm and ReLU. ADM keeps channels [..., :7] of its NHWC tensor and
+    /// flattens each image in (h, w, c) order, which is the order used here.
+    /// </summary>
+    public (Tensor Pooled, Tensor Spatial) ForwardWithSpatial(Tensor images)
+    {
+        using var scope = NewDisposeScope();
         var x = F.interpolate(images, size: [InputSize, InputSize], mode: InterpolationMode.Bilinear, align_corners: false);
         x = 2 * x - 1;
         x = Conv2d_2b_3x3.forward(Conv2d_2a_3x3.forward(Conv2d_1a_3x3.forward(x)));   // (B, 64, 147, 147)
@@ -63,9 +85,11 @@ sealed class FidInceptionV3 : nn.Module<Tensor, Tensor>
         x = F.max_pool2d(x, 3, stride: 2);                                              // (B, 192, 35, 35)
         x = Mixed_5d.forward(Mixed_5c.forward(Mixed_5b.forward(x)));                    // (B, 288, 35, 35)
         x = Mixed_6a.forward(x);                                                        // (B, 768, 17, 17)
-        x = Mixed_6e.forward(Mixed_6d.forward(Mixed_6c.forward(Mixed_6b.forward(x))));  // (B, 768, 17, 17)
+        var (mixed6d, mixed6Conv) = Mixed_6d.ForwardWithFirstBranch(Mixed_6c.forward(Mixed_6b.forward(x)));
+        x = Mixed_6e.forward(mixed6d);                                                  // (B, 768, 17, 17)
         x = Mixed_7c.forward(Mixed_7b.forward(Mixed_7a.forward(x)));                    // (B, 2048, 8, 8)
-        return x.mean([2, 3]).MoveToOuterDisposeScope();                                // (B, 2048)
+        var spatial = mixed6Conv[.., ..SpatialChannels].permute(0, 2, 3, 1).reshape(images.shape[0], -1); // (B, 2023)
+        return (x.mean([2, 3]).MoveToOuterDisposeScope(), spatial.MoveToOuterDisposeScope()); // (B, 2048), (B, 2023)
     }
 
     /// <summary>

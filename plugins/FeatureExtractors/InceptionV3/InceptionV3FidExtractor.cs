@@ -6,7 +6,8 @@ using static TorchSharp.torch;
 namespace RaePipeline.FeatureExtractors.InceptionV3;
 
 /// <summary>
-/// <c>inception-v3-fid</c>: FID features (pool3, 2048) and Inception Score class probabilities (1008) from the FID
+/// <c>inception-v3-fid</c>: FID features (pool3, 2048), sFID features (mixed_6/conv[..., :7], 2023) and Inception
+/// Score class probabilities (1008) from the FID
 /// Inception-v3 with the user's <c>pt_inception-2015-12-05-6726825d.pth</c> (pytorch-fid's release file, or the
 /// same state dict as safetensors). Asking for features and then probabilities of the same batch runs the network once.
 /// </summary>
@@ -18,6 +19,7 @@ public sealed class InceptionV3FidExtractor : IFeatureExtractor
     readonly Device device;
     Tensor? lastImages;
     Tensor? lastFeatures;
+    Tensor? lastSpatial;
 
     InceptionV3FidExtractor(FidInceptionV3 network, Device device)
     {
@@ -26,6 +28,11 @@ public sealed class InceptionV3FidExtractor : IFeatureExtractor
     }
 
     public int FeatureDimension => FidInceptionV3.FeatureDimension;
+
+    /// <summary>The network, for tests that run its layers one by one.</summary>
+    internal nn.Module Network => network;
+
+    public int? SpatialFeatureDimension => FidInceptionV3.SpatialFeatureDimension;
 
     /// <summary>The network with TorchSharp's default random initialization after seeding torch's global generator (tests).</summary>
     internal static InceptionV3FidExtractor WithRandomWeights(Device device, long seed)
@@ -69,16 +76,23 @@ public sealed class InceptionV3FidExtractor : IFeatureExtractor
     /// <summary>images: (B, 3, H, W) float32 in [0, 1] -> pool3 features (B, 2048) float32.</summary>
     public Tensor Features(Tensor images)
     {
+        using var batch = FeaturesWithSpatial(images);
+        return batch.Pooled.clone();
+    }
+
+    /// <summary>images: (B, 3, H, W) in [0, 1] -> pool3 (B, 2048) and mixed_6/conv[..., :7] (B, 2023), one forward.</summary>
+    public FeatureBatch FeaturesWithSpatial(Tensor images)
+    {
         if (images.dim() != 4 || images.shape[1] != 3)
             throw new ArgumentException($"inception-v3-fid expects images (B, 3, H, W); found [{string.Join(", ", images.shape)}]");
         using var noGrad = no_grad();
-        if (lastImages is not null && lastFeatures is not null && SameBatch(images))
-            return lastFeatures.clone();
+        if (lastImages is not null && lastFeatures is not null && lastSpatial is not null && SameBatch(images))
+            return new FeatureBatch(lastFeatures.clone(), lastSpatial.clone());
         using var scope = NewDisposeScope();
         var input = images.detach().to(device).to(float32);
-        var features = network.forward(input);
-        Remember(input, features);
-        return features.MoveToOuterDisposeScope();
+        var (features, spatial) = network.ForwardWithSpatial(input);
+        Remember(input, features, spatial);
+        return new FeatureBatch(features.MoveToOuterDisposeScope(), spatial.MoveToOuterDisposeScope());
     }
 
     /// <summary>images: (B, 3, H, W) in [0, 1] -> class probabilities (B, 1008) for the Inception Score.</summary>
@@ -97,18 +111,21 @@ public sealed class InceptionV3FidExtractor : IFeatureExtractor
         return images.detach().to(device).to(float32).eq(lastImages).all().item<bool>();
     }
 
-    void Remember(Tensor input, Tensor features)
+    void Remember(Tensor input, Tensor features, Tensor spatial)
     {
         lastImages?.Dispose();
         lastFeatures?.Dispose();
+        lastSpatial?.Dispose();
         lastImages = input.clone().DetachFromDisposeScope();
         lastFeatures = features.clone().DetachFromDisposeScope();
+        lastSpatial = spatial.clone().DetachFromDisposeScope();
     }
 
     public void Dispose()
     {
         lastImages?.Dispose();
         lastFeatures?.Dispose();
+        lastSpatial?.Dispose();
         network.Dispose();
     }
 }

@@ -8,7 +8,7 @@ public sealed class EulerSampler(TimeGridSettings grid) : FixedGridOdeSampler(gr
 {
     protected override int EvaluationsPerStep => 1;
 
-    protected override Tensor Step(VelocityField velocity, Tensor x, Tensor labels, GridSteps steps, int i)
+    protected override Tensor Step(VelocityField velocity, Tensor x, Tensor labels, GridSteps steps, int i, StepHistory history)
     {
         var v = velocity(x, TimeVector(x, steps.Time[i]), labels);
         return x + steps.Step[i] * v;

@@ -29,12 +29,13 @@ public abstract class FixedGridOdeSampler(TimeGridSettings grid) : ISampler
         SamplerInputs.Check(noise, labels);
         var steps = GridSteps.Of(grid);
         using var noGrad = no_grad();
+        using var history = new StepHistory();
         var x = noise;
         for (var i = 0; i < steps.Count; i++)
         {
             Tensor next;
             using (NewDisposeScope())
-                next = Step(velocity, x, labels, steps, i).MoveToOuterDisposeScope();
+                next = Step(velocity, x, labels, steps, i, history).MoveToOuterDisposeScope();
             if (!ReferenceEquals(x, noise)) x.Dispose();
             x = next;
             onStep?.Invoke(i, x);
@@ -42,8 +43,11 @@ public abstract class FixedGridOdeSampler(TimeGridSettings grid) : ISampler
         return x;
     }
 
-    /// <summary>One step from grid[i] to grid[i + 1]: x (B, C, h, w) -> x' (B, C, h, w).</summary>
-    protected abstract Tensor Step(VelocityField velocity, Tensor x, Tensor labels, GridSteps steps, int i);
+    /// <summary>
+    /// One step from grid[i] to grid[i + 1]: x (B, C, h, w) -> x' (B, C, h, w). <paramref name="history"/> carries
+    /// what a multistep method keeps from earlier steps of this run (single-step methods ignore it).
+    /// </summary>
+    protected abstract Tensor Step(VelocityField velocity, Tensor x, Tensor labels, GridSteps steps, int i, StepHistory history);
 
     /// <summary>The (B,) float32 model-time vector filled with <paramref name="t"/>, on x's device.</summary>
     protected static Tensor TimeVector(Tensor x, float t) => full([x.shape[0]], t, dtype: ScalarType.Float32, device: x.device);

@@ -6,12 +6,18 @@ namespace RaePipeline.Samplers.FlowMatching;
 /// The float32 scalars of each step of a decreasing time grid, computed with float32 tensor operations in the
 /// order torchdiffeq uses (it integrates in negated time; the expressions below are bit-identical to it):
 /// Time[i] = t_i, Step[i] = dt = t_{i+1} - t_i (&lt; 0), End[i] = t_i + dt (torchdiffeq's heun2 stage time
-/// -((-t_i) + (t_i - t_{i+1})), which can differ from t_{i+1} by one ulp), Half[i] = 0.5 dt and
-/// Middle[i] = t_i + 0.5 dt (midpoint stage time).
+/// -((-t_i) + (t_i - t_{i+1})), which can differ from t_{i+1} by one ulp), Half[i] = 0.5 dt,
+/// Middle[i] = t_i + 0.5 dt (midpoint stage time), Third[i] = t_i + dt float32(1/3) and TwoThirds[i] =
+/// t_i + dt float32(2/3) (rk4's 3/8-rule stage times). In negated time these are -((-t_i) + (-dt) c), the same
+/// float32 values: IEEE negation commutes with rounding.
 /// </summary>
 public sealed class GridSteps
 {
-    GridSteps(float[] points, float[] time, float[] step, float[] end, float[] half, float[] middle)
+    /// <summary>torchdiffeq's <c>_one_third</c> and <c>_two_thirds</c> as the float32 scalars they become.</summary>
+    public const float OneThird = 1.0f / 3.0f, TwoThirdsFactor = 2.0f / 3.0f;
+
+    GridSteps(float[] points, float[] time, float[] step, float[] end, float[] half, float[] middle, float[] third,
+        float[] twoThirds)
     {
         Points = points;
         Time = time;
@@ -19,6 +25,8 @@ public sealed class GridSteps
         End = end;
         Half = half;
         Middle = middle;
+        Third = third;
+        TwoThirds = twoThirds;
     }
 
     public float[] Points { get; }
@@ -27,6 +35,8 @@ public sealed class GridSteps
     public float[] End { get; }
     public float[] Half { get; }
     public float[] Middle { get; }
+    public float[] Third { get; }
+    public float[] TwoThirds { get; }
 
     public int Count => Step.Length;
 
@@ -54,6 +64,7 @@ public sealed class GridSteps
                     nameof(grid));
         }
         return new GridSteps(points, t.data<float>().ToArray(), dt.data<float>().ToArray(), (t + dt).data<float>().ToArray(),
-            half.data<float>().ToArray(), (t + half).data<float>().ToArray());
+            half.data<float>().ToArray(), (t + half).data<float>().ToArray(),
+            (t + dt * OneThird).data<float>().ToArray(), (t + dt * TwoThirdsFactor).data<float>().ToArray());
     }
 }

@@ -12,7 +12,7 @@ public sealed class HeunSampler(TimeGridSettings grid) : FixedGridOdeSampler(gri
 {
     protected override int EvaluationsPerStep => 2;
 
-    protected override Tensor Step(VelocityField velocity, Tensor x, Tensor labels, GridSteps steps, int i)
+    protected override Tensor Step(VelocityField velocity, Tensor x, Tensor labels, GridSteps steps, int i, StepHistory history)
     {
         var dt = steps.Step[i];
         var k1 = velocity(x, TimeVector(x, steps.Time[i]), labels);

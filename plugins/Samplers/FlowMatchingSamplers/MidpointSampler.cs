@@ -11,7 +11,7 @@ public sealed class MidpointSampler(TimeGridSettings grid) : FixedGridOdeSampler
 {
     protected override int EvaluationsPerStep => 2;
 
-    protected override Tensor Step(VelocityField velocity, Tensor x, Tensor labels, GridSteps steps, int i)
+    protected override Tensor Step(VelocityField velocity, Tensor x, Tensor labels, GridSteps steps, int i, StepHistory history)
     {
         var k1 = velocity(x, TimeVector(x, steps.Time[i]), labels);
         var middle = velocity(x + k1 * steps.Half[i], TimeVector(x, steps.Middle[i]), labels);

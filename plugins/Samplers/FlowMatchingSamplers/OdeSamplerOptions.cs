@@ -1,6 +1,8 @@
 namespace RaePipeline.Samplers.FlowMatching;
 
-/// <summary>Options of the ODE samplers <c>euler</c>, <c>heun</c>, <c>midpoint</c> (YAML keys in snake_case).</summary>
+/// <summary>
+/// Options of the fixed-grid ODE samplers <c>euler</c>, <c>heun</c>, <c>midpoint</c> and <c>rk4</c> (YAML keys in snake_case).
+/// </summary>
 public sealed class OdeSamplerOptions
 {
     /// <summary>Grid points N of the shifted time grid (the official <c>num_steps</c>): N - 1 solver steps.</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using RaePipeline.Distributed;
 using RaePipeline.Host.Composition;
 using RaePipeline.Host.Configuration;
 using RaePipeline.Host.Logging;
@@ -33,7 +34,8 @@ public sealed class PipelineRunner(
             .Select(s => Path.GetFullPath(Path.Combine(yaml.Directory, s.Value ?? ""))) ?? [];
         loader.LoadAll(PluginFolders.Roots(extraFolders), catalog);
         var plan = new PipelinePlanner(catalog, jobs).Plan(yaml);
-        foreach (var warning in plan.Warnings) logger.LogWarning("{Warning}", warning);
+        if (ProcessGroup.World.IsMain) // every rank plans the same pipeline: rank 0 speaks for all
+            foreach (var warning in plan.Warnings) logger.LogWarning("{Warning}", warning);
         return plan;
     }
 
@@ -43,21 +45,29 @@ public sealed class PipelineRunner(
         var definition = plan.Definition;
         var folder = Path.GetFullPath(runDirectory ?? definition.Output
             ?? Path.Combine("runs", definition.Name ?? Path.GetFileNameWithoutExtension(plan.Yaml.File)));
-        using var runLock = RunFolderLock.Acquire(folder); // a second run on this folder fails here, naming the holder
-        File.WriteAllText(Path.Combine(folder, "pipeline.yaml"), plan.Yaml.Serialize());
-        using var fileLog = new FileLoggerProvider(Path.Combine(folder, "run.log"));
+        Directory.CreateDirectory(folder);
+        // One process, or one rank of a run started by mpirun/srun: only rank 0 writes the run folder's files, and it
+        // holds the folder's lock (a second run on this folder fails here, naming the holder).
+        var group = ProcessGroup.World;
+        using var runLock = group.IsMain ? RunFolderLock.Acquire(folder) : null;
+        if (group.IsMain) File.WriteAllText(Path.Combine(folder, "pipeline.yaml"), plan.Yaml.Serialize());
+        using var fileLog = group.IsMain ? new FileLoggerProvider(Path.Combine(folder, "run.log")) : null;
         using var runLoggers = LoggerFactory.Create(builder =>
         {
-            builder.AddProvider(new ForwardingLoggerProvider(loggerFactory));
-            builder.AddProvider(fileLog);
+            var console = new ForwardingLoggerProvider(loggerFactory);
+            builder.AddProvider(group.IsMain ? console : new RankLoggerProvider(console, group.Rank));
+            if (fileLog != null) builder.AddProvider(fileLog);
             builder.SetMinimumLevel(LogLevel.Trace);
         });
         var runLogger = runLoggers.CreateLogger("rae");
-        var device = DeviceSelection.Resolve(definition.Device);
+        var device = group.PlaceDevice(DeviceSelection.Resolve(definition.Device));
+        group.ShareCores();
         TorchSharp.torch.manual_seed(definition.Seed);
-        runLogger.LogInformation("pipeline {File}: run folder {Folder}, device {Device}, seed {Seed}",
-            plan.Yaml.File, folder, device, definition.Seed);
+        runLogger.LogInformation("pipeline {File}: run folder {Folder}, device {Device}, seed {Seed}, {Processes}", plan.Yaml.File, folder,
+            device, definition.Seed, group.IsDistributed ? $"{group.WorldSize} ranks over {group.Backend}, {group.UseDevice(device)}" : "one process");
+        foreach (var rank in group.DescribeRanks(device)) runLogger.LogInformation("{Rank}", rank);
         var results = new RunResults();
+        results.Record("run/world_size", group.WorldSize);
         var clock = Stopwatch.StartNew();
         using var components = new PipelineComponents(plan, device, definition.Seed, runLoggers);
         var context = new JobContext
@@ -69,9 +79,10 @@ public sealed class PipelineRunner(
             PipelineDirectory = plan.Yaml.Directory,
             Data = definition.Data,
             LoggerFactory = runLoggers,
-            Progress = progress,
+            Progress = group.IsMain ? progress : ProgressReporter.Silent,
             Results = results,
             Runner = this,
+            ProcessGroup = group,
         };
         foreach (var planned in plan.Jobs)
         {
@@ -82,13 +93,22 @@ public sealed class PipelineRunner(
             }
             var jobClock = Stopwatch.StartNew();
             runLogger.LogInformation("job {Job} started", planned.Job.Name);
-            planned.Job.Run(context, planned.Options);
+            try
+            {
+                planned.Job.Run(context, planned.Options);
+            }
+            catch (Exception e) when (group.IsDistributed)
+            {
+                runLogger.LogError(e, "job {Job} failed on rank {Rank}", planned.Job.Name, group.Rank);
+                group.FailAll($"job {planned.Job.Name}: {e.Message}");
+                throw; // not reached: FailAll ends every rank
+            }
             results.Record($"{planned.Job.Name}/seconds", jobClock.Elapsed.TotalSeconds);
-            results.Save(folder);
+            if (group.IsMain) results.Save(folder);
             runLogger.LogInformation("job {Job} finished in {Seconds:F1} s", planned.Job.Name, jobClock.Elapsed.TotalSeconds);
         }
         results.Record("run/seconds", clock.Elapsed.TotalSeconds);
-        results.Save(folder);
+        if (group.IsMain) results.Save(folder);
         return new RunSummary(folder, results, clock.Elapsed);
     }
 

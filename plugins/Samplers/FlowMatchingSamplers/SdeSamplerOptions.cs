@@ -1,9 +1,9 @@
 namespace RaePipeline.Samplers.FlowMatching;
 
-/// <summary>Options of the <c>euler-maruyama</c> SDE sampler (YAML keys in snake_case).</summary>
-public sealed class EulerMaruyamaOptions
+/// <summary>Options of the SDE samplers <c>euler-maruyama</c> and <c>sde-heun</c> (YAML keys in snake_case).</summary>
+public sealed class SdeSamplerOptions
 {
-    /// <summary>Grid points N (the official SDE default 250): N - 1 Euler-Maruyama steps, then the last step.</summary>
+    /// <summary>Grid points N (the official SDE default 250): N - 1 SDE steps, then the last step.</summary>
     public int NumSteps { get; set; } = 250;
 
     /// <summary>Time shift s; null computes s = sqrt(C h w / shift_base) from the latent.</summary>
@@ -30,7 +30,8 @@ public sealed class EulerMaruyamaOptions
     /// <summary>Start offset t0 of the grid for SBDM (grid starts at shift(1 - sample_eps)); unused by other forms.</summary>
     public double SampleEps { get; set; }
 
-    public EulerMaruyamaSampler Create() => new(
+    public SdeSampler Create(SdeMethod method) => new(
+        method,
         new TimeGridSettings(NumSteps, Shift, ShiftBase),
         DiffusionCoefficient.Parse(DiffusionForm, DiffusionNorm),
         LastStepNames.Parse(LastStep),

@@ -25,9 +25,10 @@ public sealed class StatsJobOptions
 /// <summary>
 /// <c>stats</c>: per-element latent mean and variance (C, h, w) of the encoder over the pipeline's data, in one
 /// streaming pass with float64 accumulation (exact, unlike the official momentum estimate); written as
-/// <c>stat.pt</c> and <c>stat.safetensors</c> and used by the following jobs of the run.
+/// <c>stat.pt</c> and <c>stat.safetensors</c> and used by the following jobs of the run. Built by the host's
+/// service container, which gives it its logger.
 /// </summary>
-public sealed class StatsJob : Job<StatsJobOptions>
+public sealed class StatsJob(ILogger<StatsJob> logger) : Job<StatsJobOptions>
 {
     public override string Name => "stats";
     public override string Description => "latent statistics (mean/var per element) over the data, one streaming pass";
@@ -41,7 +42,6 @@ public sealed class StatsJob : Job<StatsJobOptions>
 
     protected override void Run(JobContext context, StatsJobOptions options)
     {
-        var logger = context.Logger("rae.stats");
         var encoder = context.Components.Encoder;
         var dataset = Datasets.Open(context.Data, context.PipelineDirectory, context.Seed);
         var batches = ShuffledBatches.OfImages(dataset, options.BatchSize, context.Seed, shuffle: false,

@@ -23,11 +23,14 @@ public sealed class SyntheticClassImages : IImageDataset
     readonly Tensor rows; // (S, 1) in [-1, 1]
     readonly Tensor columns; // (1, S) in [-1, 1]
 
+    /// <summary>The smallest image side the patterns are drawn at.</summary>
+    public const int MinimumImageSize = 8;
+
     public SyntheticClassImages(int numClasses, int imagesPerClass, int imageSize, long seed)
     {
         if (numClasses < 1) throw new ArgumentException($"synthetic data needs at least 1 class, got {numClasses}");
         if (imagesPerClass < 1) throw new ArgumentException($"synthetic data needs at least 1 image per class, got {imagesPerClass}");
-        if (imageSize < 8) throw new ArgumentException($"synthetic images must be at least 8 pixels wide, got {imageSize}");
+        if (imageSize < MinimumImageSize) throw new ArgumentException($"synthetic images must be at least {MinimumImageSize} pixels wide, got {imageSize}");
         NumClasses = numClasses;
         this.imagesPerClass = imagesPerClass;
         ImageSize = imageSize;

@@ -26,6 +26,9 @@ public sealed class TrainDecoderJob : Job<TrainDecoderOptions>
         foreach (var problem in context.Require(Name, PipelineRole.Encoder, PipelineRole.Decoder)) yield return problem;
         if (context.Data.IsEmpty)
             yield return new JobProblem(null, "job 'train-decoder' needs a 'data' block with the training images");
+        else if (context.Describe(PipelineRole.Decoder)?.ImageSize is { } size && size != context.Data.ImageSize)
+            yield return new JobProblem(null,
+                $"the data gives {context.Data.ImageSize}px images but the decoder makes {size}px images; set data.image_size to {size}");
         if (options.Epochs < 0) yield return new JobProblem("epochs", $"epochs must be 0 (use steps) or positive, got {options.Epochs}");
         if (options.Epochs == 0 && options.Steps < 1) yield return new JobProblem("steps", $"steps must be positive, got {options.Steps}");
         if (options.BatchSize < 1) yield return new JobProblem("batch_size", $"batch_size must be positive, got {options.BatchSize}");

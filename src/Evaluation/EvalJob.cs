@@ -41,6 +41,9 @@ public sealed class EvalJob : Job<EvalOptions>
             yield return new JobProblem("reference", "eval needs a reference: 'data' (the pipeline's data), a folder of images, an npz of images (arr_0) or an npz of statistics (mu, sigma)");
         else if (options.Reference == DataReference && context.Data.IsEmpty)
             yield return new JobProblem("reference", "reference 'data' needs a 'data' block in the pipeline");
+        else if (options.Reference != DataReference && context.PipelineDirectory != null
+                 && context.ResolvePath(options.Reference) is var reference && !File.Exists(reference) && !Directory.Exists(reference))
+            yield return new JobProblem("reference", $"reference not found: {reference}");
         if (options.BatchSize < 1) yield return new JobProblem("batch_size", $"batch_size must be positive, got {options.BatchSize}");
         if (options.Limit < 0) yield return new JobProblem("limit", $"limit must be 0 (all) or positive, got {options.Limit}");
         if (options.IsSplitSize < 1) yield return new JobProblem("is_split_size", $"is_split_size must be positive, got {options.IsSplitSize}");

@@ -30,16 +30,12 @@ public sealed class GuidedVelocity
     /// <summary>What was chosen, for logs: e.g. <c>cfg 1.5 on [0, 1]</c>.</summary>
     public string Description { get; }
 
-    /// <param name="method"><c>none</c>, <c>cfg</c> or <c>autoguidance</c>.</param>
-    /// <param name="guide">The weaker denoiser; required for <c>autoguidance</c> with scale &gt; 1.</param>
-    public static GuidedVelocity Create(string method, double scale, GuidanceInterval interval, IDenoiser main, IDenoiser? guide = null)
+    /// <param name="guide">The weaker denoiser; required for <see cref="GuidanceMethod.Autoguidance"/> with scale &gt; 1.</param>
+    public static GuidedVelocity Create(GuidanceMethod method, double scale, GuidanceInterval interval, IDenoiser main, IDenoiser? guide = null)
     {
-        var name = method.Trim().ToLowerInvariant();
-        if (name is not ("none" or "cfg" or "autoguidance"))
-            throw new ArgumentException($"unknown guidance method '{method}': expected none, cfg or autoguidance");
-        if (name == "none" || scale <= 1.0)
+        if (method == GuidanceMethod.None || scale <= 1.0)
             return new GuidedVelocity(UnguidedVelocity.Of(main), false, main.NullLabel, "no guidance");
-        if (name == "cfg")
+        if (method == GuidanceMethod.Cfg)
             return new GuidedVelocity(new ClassifierFreeGuidance(main, scale, interval).Field, true, main.NullLabel,
                 $"cfg {scale} on {interval}");
         if (guide is null)

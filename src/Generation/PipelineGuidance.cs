@@ -13,6 +13,6 @@ public static class PipelineGuidance
         var guidance = components.Guidance;
         return GuidedVelocity.Create(guidance.Method, guidance.Scale,
             new GuidanceInterval(guidance.Interval[0], guidance.Interval[1]), main,
-            guidance.Method.Trim().ToLowerInvariant() == "autoguidance" ? components.GuideDenoiser : null);
+            guidance.Method == GuidanceMethod.Autoguidance ? components.GuideDenoiser : null);
     }
 }

@@ -68,7 +68,7 @@ public sealed class CompareJobTests : IDisposable
         var runner = services.GetRequiredService<PipelineRunner>();
         runner.LoadDefaultPlugins();
 
-        var summary = runner.Run(Path.Combine(folder, "compare.yaml"), [], Path.Combine(folder, "run"), new HashSet<string>());
+        var summary = runner.Run(Path.Combine(folder, "compare.yaml"), [], Path.Combine(folder, "run"), JobSelection.All);
 
         var output = Path.Combine(folder, "run", "compare");
         var fd = new Dictionary<string, double>();

@@ -12,7 +12,7 @@ public class PipelineValidationTests : IDisposable
     ConfigurationProblem SingleProblem(string yaml, params string[] overrides)
     {
         var path = host.Pipeline(yaml);
-        var plan = () => host.Runner.Plan(path, overrides);
+        var plan = () => host.Runner.Plan(path, PipelineOverride.Set(overrides));
         var problems = plan.Should().Throw<PipelineConfigurationException>().Which.Problems;
         problems.Should().HaveCount(1, string.Join("\n", problems));
         problems[0].File.Should().Be(path);
@@ -95,7 +95,7 @@ public class PipelineValidationTests : IDisposable
     public void Overrides_from_the_command_line_reach_the_plugin_options()
     {
         var path = host.Pipeline("encoder: { name: patch-projection, options: { channels: 8 } }\n");
-        var plan = host.Runner.Plan(path, ["encoder.options.channels=24", "seed=9"]);
+        var plan = host.Runner.Plan(path, PipelineOverride.Set(["encoder.options.channels=24", "seed=9"]));
         plan.Definition.Seed.Should().Be(9);
         plan.Components[Pipeline.PipelineRole.Encoder].Description!.Latent!.Value.Channels.Should().Be(24);
     }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using RaePipeline.Abstractions;
 using RaePipeline.Host.Plugins;
@@ -20,7 +21,7 @@ public class PluginLoadingTests
         var options = Activator.CreateInstance(entry.OptionsType)!;
         entry.OptionsType.GetProperty("Channels")!.SetValue(options, 24);
         var context = new ComponentContext { Device = torch.CPU, Seed = 5, BaseDirectory = TestPaths.SamplePluginFolder };
-        using var encoder = (IEncoder)entry.Create(context, options);
+        using var encoder = (IEncoder)entry.Create(context, options, new ServiceCollection().BuildServiceProvider());
         using var images = torch.rand(2, 3, 40, 40, generator: new torch.Generator(1));
         using var latents = encoder.Encode(images);
 
@@ -35,16 +36,64 @@ public class PluginLoadingTests
     public void A_plugin_built_against_incompatible_contracts_is_refused_naming_both_versions()
     {
         var catalog = new ComponentCatalog();
-        var load = () => new PluginAssemblyLoader(NullLogger.Instance).LoadAll([TestPaths.IncompatiblePluginFolder], catalog);
+        var load = () => new PluginAssemblyLoader(NullLogger.Instance).Load(
+            Path.Combine(TestPaths.IncompatiblePluginFolder, "IncompatibleContractPlugin.dll"), catalog);
         load.Should().Throw<PluginLoadException>()
             .Where(e => e.Message.Contains("contracts 0.9") && e.Message.Contains($"contracts {ContractVersion.Current}")
                         && e.Message.Contains("IncompatibleContractPlugin.dll"));
     }
 
     [Fact]
+    public void A_plugin_built_against_contracts_1_0_loads_and_builds_its_component()
+    {
+        var catalog = new ComponentCatalog();
+        new PluginAssemblyLoader(NullLogger.Instance).LoadAll([TestPaths.ContractsOneZeroPluginFolder], catalog);
+        var entry = catalog.Find(typeof(ISampler), "one-zero")!;
+        entry.Plugin.ContractVersion.Should().Be(new Version(1, 0));
+        var options = Activator.CreateInstance(entry.OptionsType)!;
+        var sampler = (ISampler)entry.Create(new ComponentContext { Device = torch.CPU, BaseDirectory = "." }, options, new ServiceCollection().BuildServiceProvider());
+        using var grid = sampler.TimeGrid(new LatentShape(1, 1, 1));
+        grid.shape.Should().Equal(3);
+    }
+
+    [Fact]
+    public void An_unloadable_dll_in_the_plugin_path_is_skipped_with_a_warning_unless_the_pipeline_needs_what_it_would_offer()
+    {
+        var root = TestPaths.NewTemporaryFolder();
+        var before = Environment.GetEnvironmentVariable(PluginFolders.EnvironmentVariable);
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(root, "Broken"));
+            var broken = Path.Combine(root, "Broken", "Broken.dll");
+            File.WriteAllText(broken, "not an assembly");
+            Environment.SetEnvironmentVariable(PluginFolders.EnvironmentVariable, root);
+
+            var listing = RaeCli.Run("plugins");
+            listing.Exit.Should().Be(0, listing.ToString());
+            listing.Output.Should().Contain("encoders:").And.Contain("dinov2").And.Contain($"skipped (cannot be loaded): {broken}: cannot be loaded");
+
+            var pipeline = Path.Combine(root, "p.yaml");
+            File.WriteAllText(pipeline, "device: cpu\nencoder: { name: dinov2, options: { hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, mlp_ratio: 2, patch_size: 4, image_size: 16, num_register_tokens: 4 } }\n");
+            var fine = RaeCli.Run("validate", pipeline);
+            fine.Exit.Should().Be(0, $"the pipeline names nothing the broken plugin could offer\n{fine}");
+
+            File.WriteAllText(pipeline, "device: cpu\nencoder: { name: broken-encoder }\n");
+            var needed = RaeCli.Run("validate", pipeline);
+            needed.Exit.Should().Be(2);
+            needed.Error.Should().Contain("unknown encoder plugin 'broken-encoder'")
+                .And.Contain($"plugins that failed to load (one may provide it): {broken}: cannot be loaded");
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(PluginFolders.EnvironmentVariable, before);
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Plugin_folders_hold_no_TorchSharp_or_libtorch_copy()
     {
-        string[] hostProvided = ["TorchSharp", "libtorch", "libLibTorchSharp", "libc10", "SkiaSharp", "libSkiaSharp", "RaePipeline.Abstractions"];
+        string[] hostProvided = ["TorchSharp", "libtorch", "libLibTorchSharp", "libc10", "SkiaSharp", "libSkiaSharp", "RaePipeline.Abstractions", "YamlDotNet", "Microsoft.Extensions"];
         var bundled = Directory.Exists(TestPaths.BundledPluginsFolder) ? Directory.GetDirectories(TestPaths.BundledPluginsFolder) : [];
         foreach (var folder in bundled.Append(TestPaths.SamplePluginFolder))
         {

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using RaePipeline.Abstractions;
 using RaePipeline.Abstractions.Testing;
@@ -22,6 +23,6 @@ public class SamplePluginContractTests : EncoderContractTests
     {
         var entry = Catalog.Find(typeof(IEncoder), "patch-projection")!;
         var context = new ComponentContext { Device = torch.CPU, Seed = seed, BaseDirectory = "." };
-        return (IEncoder)entry.Create(context, Activator.CreateInstance(entry.OptionsType)!);
+        return (IEncoder)entry.Create(context, Activator.CreateInstance(entry.OptionsType)!, new ServiceCollection().BuildServiceProvider());
     }
 }

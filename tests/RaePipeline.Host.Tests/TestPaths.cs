@@ -8,6 +8,9 @@ public static class TestPaths
     public static string IncompatiblePluginFolder =>
         Path.Combine(RepositoryRoot.Path, "artifacts", "test-plugins", "IncompatibleContractPlugin");
 
+    public static string ContractsOneZeroPluginFolder =>
+        Path.Combine(RepositoryRoot.Path, "artifacts", "test-plugins", "ContractsOneZeroPlugin");
+
     public static string BundledPluginsFolder => Path.Combine(AppContext.BaseDirectory, "plugins");
 
     /// <summary>A fresh temporary folder.</summary>

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using RaePipeline.Abstractions;
 using RaePipeline.FeatureExtractors.InceptionV3;
 using RaePipeline.Weights;
@@ -137,7 +138,7 @@ public class InceptionV3FidTests(InceptionV3FidTests.RandomInception shared) : I
             new InceptionV3Registrar().Register(catalog);
             var registration = catalog.Single();
 
-            using var loaded = registration.Create(context, new InceptionV3FidOptions());
+            using var loaded = new InceptionV3FidExtractor(context, NullLogger<InceptionV3FidExtractor>.Instance);
             using var images = rand([1, 3, 32, 32], generator: new Generator(4));
             using var expected = original.Features(images);
             using var actual = loaded.Features(images);
@@ -175,16 +176,23 @@ public class InceptionV3FidTests(InceptionV3FidTests.RandomInception shared) : I
         var catalog = new ListCatalog();
         new InceptionV3Registrar().Register(catalog);
         var context = new ComponentContext { Device = CPU, BaseDirectory = Path.GetTempPath() };
-        var act = () => catalog.Single().Create(context, new InceptionV3FidOptions());
-        act.Should().Throw<ComponentConfigurationException>()
-            .Where(e => e.OptionKey == "weights" && e.Message.Contains("pt_inception-2015-12-05-6726825d.pth"));
+        var describe = () => catalog.Single().Describe!(context, new InceptionV3FidOptions());
+        var create = () => new InceptionV3FidExtractor(context, NullLogger<InceptionV3FidExtractor>.Instance);
+        foreach (var act in new[] { describe, (Func<object>)create })
+            act.Should().Throw<ComponentConfigurationException>()
+                .Where(e => e.OptionKey == "weights" && e.Message.Contains("pt_inception-2015-12-05-6726825d.pth"));
     }
 
-    sealed class ListCatalog : List<ComponentRegistration<IFeatureExtractor, InceptionV3FidOptions>>, IComponentCatalog
+    /// <summary>The registrar's registrations (the class form of contracts 1.1).</summary>
+    sealed class ListCatalog : List<ComponentClassRegistration<IFeatureExtractor, InceptionV3FidExtractor, InceptionV3FidOptions>>, IComponentCatalog
     {
         public void Add<TRole, TOptions>(ComponentRegistration<TRole, TOptions> registration)
             where TRole : class where TOptions : class, new() =>
-            base.Add((ComponentRegistration<IFeatureExtractor, InceptionV3FidOptions>)(object)registration);
+            throw new InvalidOperationException("inception-v3-fid registers the class form");
+
+        public void Add<TRole, TComponent, TOptions>(ComponentClassRegistration<TRole, TComponent, TOptions> registration)
+            where TRole : class where TComponent : class, TRole where TOptions : class, new() =>
+            base.Add((ComponentClassRegistration<IFeatureExtractor, InceptionV3FidExtractor, InceptionV3FidOptions>)(object)registration);
     }
 
     /// <summary>

@@ -15,11 +15,7 @@ public class KilledTrainingTests(ITestOutputHelper log)
 {
     const int Steps = 50;
 
-    const string Pipeline = $$"""
-        device: cpu
-        seed: 3
-        {{Rae.TinyEncoderAndDenoiser}}
-        data: { source: synthetic, image_size: 16, num_classes: 3, images_per_class: 4 }
+    const string Pipeline = TinyPipelines.Components + """
         jobs:
           - train: { steps: 50, batch_size: 4, log_every: 1, checkpoint_every: 1, keep_checkpoints: 2, schedule: { type: constant, lr: 1.0e-3 } }
         """;

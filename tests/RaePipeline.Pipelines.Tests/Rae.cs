@@ -32,16 +32,6 @@ public sealed class Rae : IDisposable
         return output.ToString();
     }
 
-    /// <summary>YAML blocks of a tiny randomly initialized DINOv2 encoder (16 px, 4x4x16 latents) and DiT^DH of 3 classes.</summary>
-    public const string TinyEncoderAndDenoiser = """
-        encoder:
-          name: dinov2
-          options: { hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, mlp_ratio: 2, patch_size: 4, image_size: 16, num_register_tokens: 4 }
-        denoiser:
-          name: dit-dh
-          options: { hidden_size: [16, 24], depth: [1, 1], num_heads: [2, 2], num_classes: 3 }
-        """;
-
     /// <summary>A path for YAML: forward slashes, quoted.</summary>
     public static string Yaml(string path) => "\"" + path.Replace('\\', '/') + "\"";
 

@@ -3,18 +3,7 @@ namespace RaePipeline.Pipelines.Tests;
 /// <summary>`rae sample --shard i/N` runs merged with `merge-samples` equal one unsharded run byte for byte.</summary>
 public class ShardedSamplingTests
 {
-    const string TinyPipeline = $$"""
-        device: cpu
-        seed: 5
-        {{Rae.TinyEncoderAndDenoiser}}
-        decoder:
-          name: vit-decoder
-          options: { hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, patch_size: 4 }
-        sampler:
-          name: euler
-          options: { num_steps: 4 }
-        guidance: { method: cfg, scale: 1.5, interval: [0.0, 1.0] }
-        """;
+    const string TinyPipeline = TinyPipelines.Components + "guidance: { method: cfg, scale: 1.5, interval: [0.0, 1.0] }\n";
 
     [Fact]
     public void Two_shards_merged_equal_the_single_run_npz_byte_for_byte()

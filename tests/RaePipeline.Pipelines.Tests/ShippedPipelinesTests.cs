@@ -10,8 +10,9 @@ namespace RaePipeline.Pipelines.Tests;
 /// <summary>
 /// Every pipeline under pipelines/ validates. The paper's configurations point at released weights that are not on
 /// this machine, so each runs against a stand-in models tree: the HuggingFace config.json of the B-size encoder it
-/// names (the released architecture, transcribed from the HF model cards' configs) and empty placeholder files for
-/// weights and statistics (validation checks that they exist; it does not load them).
+/// names (the released architecture, transcribed from the HF model cards' configs), empty placeholder files for
+/// weights (validation checks that they exist; it does not load them), statistics of the released shape (validation
+/// reads them: (768, 16, 16), (768, 32, 32) at 512 px) and a data folder with one class sub-folder.
 /// </summary>
 public class ShippedPipelinesTests
 {
@@ -45,7 +46,7 @@ public class ShippedPipelinesTests
             var yaml = new YamlStream();
             yaml.Load(new StringReader(File.ReadAllText(pipeline)));
             var top = (YamlMappingNode)yaml.Documents[0].RootNode;
-            StandInFiles(top, Path.GetDirectoryName(pipeline)!);
+            StandInFiles(top, Path.GetDirectoryName(pipeline)!, relativePath.Contains("512") ? 32 : 16);
 
             using var services = HostServices.Create(LogLevel.Warning, ProgressReporter.Silent, _ => { });
             var plan = services.GetRequiredService<PipelineRunner>().Plan(pipeline, []);
@@ -66,7 +67,7 @@ public class ShippedPipelinesTests
     }
 
     /// <summary>Creates what the pipeline's weights/statistics/data entries name: folders with configs, empty files.</summary>
-    static void StandInFiles(YamlMappingNode top, string folder)
+    static void StandInFiles(YamlMappingNode top, string folder, int latentSide)
     {
         void File(string? relative)
         {
@@ -77,7 +78,14 @@ public class ShippedPipelinesTests
         }
         foreach (var role in new[] { "decoder", "denoiser", "feature_extractor" })
             File(Scalar(top, role, "weights"));
-        File(Scalar(top, "statistics"));
+        if (Scalar(top, "statistics") is { } statistics)
+        {
+            var path = Path.GetFullPath(Path.Combine(folder, statistics));
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            using var variance = TorchSharp.torch.ones(768, latentSide, latentSide);
+            using var released = new Latents.LatentStatistics(null, variance.alias());
+            released.Save(path);
+        }
         File(Scalar(top, "guidance", "guide", "weights"));
         if (Scalar(top, "encoder", "weights") is { } encoderFolder)
         {
@@ -86,7 +94,7 @@ public class ShippedPipelinesTests
             System.IO.File.WriteAllText(Path.Combine(path, "config.json"), EncoderConfigs[Scalar(top, "encoder", "name")!]);
         }
         if (Scalar(top, "data", "path") is { } data)
-            Directory.CreateDirectory(Path.GetFullPath(Path.Combine(folder, data)));
+            Directory.CreateDirectory(Path.Combine(Path.GetFullPath(Path.Combine(folder, data)), "n01440764"));
     }
 
     static string? Scalar(YamlNode node, params string[] path)

@@ -91,11 +91,11 @@ public class GuidanceTests
     }
 
     [Theory]
-    [InlineData("cfg", 1.5, true)]
-    [InlineData("autoguidance", 1.42, true)]
-    [InlineData("cfg", 1.0, false)]
-    [InlineData("none", 4.0, false)]
-    public void Guided_velocity_doubles_the_batch_only_when_guiding(string method, double scale, bool doubles)
+    [InlineData(GuidanceMethod.Cfg, 1.5, true)]
+    [InlineData(GuidanceMethod.Autoguidance, 1.42, true)]
+    [InlineData(GuidanceMethod.Cfg, 1.0, false)]
+    [InlineData(GuidanceMethod.None, 4.0, false)]
+    public void Guided_velocity_doubles_the_batch_only_when_guiding(GuidanceMethod method, double scale, bool doubles)
     {
         using var scope = NewDisposeScope();
         using var main = new FieldDenoiser(Field, NullLabel);
@@ -109,7 +109,7 @@ public class GuidanceTests
         var samples = guided.Result(v);
         samples.shape.Should().Equal(noise.shape);
         var conditional = Field(noise, full([2], 0.5f), tensor(new long[] { 1, 2 }));
-        var weak = method == "cfg" ? Field(noise, full([2], 0.5f), full([2], NullLabel, dtype: ScalarType.Int64)) : 0.5f * conditional;
+        var weak = method == GuidanceMethod.Cfg ? Field(noise, full([2], 0.5f), full([2], NullLabel, dtype: ScalarType.Int64)) : 0.5f * conditional;
         var expected = doubles ? weak + (float)scale * (conditional - weak) : conditional;
         TensorAssert.Close(samples, expected, 1e-5, 1e-5, $"{method} {scale}");
     }
@@ -118,7 +118,7 @@ public class GuidanceTests
     public void Autoguidance_without_a_guide_is_refused()
     {
         using var main = new FieldDenoiser(Field, NullLabel);
-        var create = () => GuidedVelocity.Create("autoguidance", 1.5, GuidanceInterval.Always, main);
+        var create = () => GuidedVelocity.Create(GuidanceMethod.Autoguidance, 1.5, GuidanceInterval.Always, main);
         create.Should().Throw<ArgumentException>().WithMessage("*guide*");
     }
 }

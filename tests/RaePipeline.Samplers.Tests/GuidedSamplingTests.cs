@@ -44,18 +44,18 @@ public class GuidedSamplingTests(ITestOutputHelper output)
         };
     }
 
-    public static TheoryData<string, string> Cases()
+    public static TheoryData<string, GuidanceMethod> Cases()
     {
-        var data = new TheoryData<string, string>();
+        var data = new TheoryData<string, GuidanceMethod>();
         foreach (var sampler in new[] { "euler", "heun", "midpoint", "rk4", "dpm-solver-2m", "adams-bashforth", "dopri5", "euler-maruyama", "sde-heun" })
-        foreach (var method in new[] { "cfg", "autoguidance" })
+        foreach (var method in new[] { GuidanceMethod.Cfg, GuidanceMethod.Autoguidance })
             data.Add(sampler, method);
         return data;
     }
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Guided_sampling_equals_the_written_out_guided_field(string samplerName, string method)
+    public void Guided_sampling_equals_the_written_out_guided_field(string samplerName, GuidanceMethod method)
     {
         using var scope = NewDisposeScope();
         var sampler = Create(samplerName);
@@ -74,13 +74,13 @@ public class GuidedSamplingTests(ITestOutputHelper output)
         Tensor WrittenOut(Tensor state, Tensor t, Tensor yy)
         {
             var strong = Main(state, t, yy);
-            var weak = method == "cfg" ? Main(state, t, full_like(yy, NullLabel)) : Guide(state, t, yy);
+            var weak = method == GuidanceMethod.Cfg ? Main(state, t, full_like(yy, NullLabel)) : Guide(state, t, yy);
             var inside = t.ge((float)Interval.TMin).logical_and(t.le((float)Interval.TMax)).view(-1, 1, 1, 1);
             return where(inside, weak + Scale * (strong - weak), strong);
         }
         // CFG's second half repeats the first; AutoGuidance evaluates every row with its own label (the doubled batch's
         // second half with the null label), which matters for dopri5, whose error norm spans the whole batch.
-        var referenceLabels = method == "cfg" ? cat([labels, labels]) : y;
+        var referenceLabels = method == GuidanceMethod.Cfg ? cat([labels, labels]) : y;
         var reference = GuidanceBatch.FirstHalf(
             sampler.Sample(WrittenOut, cat([noise, noise]), referenceLabels, grid, new Generator(5)));
 

@@ -163,7 +163,7 @@ public static class TinyPipeline
             DenoiserOrNull = DiffusionTransformerDenoiser.Create(DenoiserSpec, null, WeightFiles.CheckpointEntry.Ema, seed: 4, torch.CPU),
             CreateDecoder = withSampling ? () => new ProjectionDecoder(latent, Patch) : null,
             SamplerOrNull = withSampling ? new EulerSampler(new TimeGridSettings(4)) : null,
-            Guidance = withSampling ? new GuidanceOptions { Method = "cfg", Scale = 1.5 } : new GuidanceOptions(),
+            Guidance = withSampling ? new GuidanceOptions { Method = RaePipeline.FlowMatching.GuidanceMethod.Cfg, Scale = 1.5 } : new GuidanceOptions(),
         };
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using RaePipeline.Abstractions;
 using RaePipeline.Weights;
 using TorchSharp;
@@ -10,6 +11,7 @@ namespace RaePipeline.FeatureExtractors.InceptionV3;
 /// Score class probabilities (1008) from the FID
 /// Inception-v3 with the user's <c>pt_inception-2015-12-05-6726825d.pth</c> (pytorch-fid's release file, or the
 /// same state dict as safetensors). Asking for features and then probabilities of the same batch runs the network once.
+/// The host builds it through its public constructor (contracts 1.1 constructor injection).
 /// </summary>
 public sealed class InceptionV3FidExtractor : IFeatureExtractor
 {
@@ -21,8 +23,19 @@ public sealed class InceptionV3FidExtractor : IFeatureExtractor
     Tensor? lastFeatures;
     Tensor? lastSpatial;
 
+    /// <summary>The component the host builds: the network with the weights file of the component's <c>weights</c> entry.</summary>
+    public InceptionV3FidExtractor(ComponentContext context, ILogger<InceptionV3FidExtractor> logger)
+        : this(ReadNetwork(InceptionV3Registrar.RequireWeights(context)), context.Device)
+    {
+        logger.LogInformation("FID Inception-v3 weights from {Path} on {Device}", context.WeightsPath, context.Device);
+    }
+
+    /// <summary>Takes <paramref name="network"/> over: on <paramref name="device"/>, in eval mode, frozen.</summary>
     InceptionV3FidExtractor(FidInceptionV3 network, Device device)
     {
+        network.to(device);
+        network.eval();
+        foreach (var parameter in network.parameters()) parameter.requires_grad = false;
         this.network = network;
         this.device = device;
     }
@@ -38,11 +51,13 @@ public sealed class InceptionV3FidExtractor : IFeatureExtractor
     internal static InceptionV3FidExtractor WithRandomWeights(Device device, long seed)
     {
         manual_seed(seed);
-        return Frozen(new FidInceptionV3(), device);
+        return new InceptionV3FidExtractor(new FidInceptionV3(), device);
     }
 
     /// <summary>Loads the state dict from <paramref name="weightsPath"/> strictly: a wrong file fails with the keys that differ.</summary>
-    public static InceptionV3FidExtractor Load(string weightsPath, Device device)
+    public static InceptionV3FidExtractor Load(string weightsPath, Device device) => new(ReadNetwork(weightsPath), device);
+
+    static FidInceptionV3 ReadNetwork(string weightsPath)
     {
         var network = new FidInceptionV3();
         var stateDict = WeightFiles.ReadStateDict(weightsPath);
@@ -59,19 +74,11 @@ public sealed class InceptionV3FidExtractor : IFeatureExtractor
         {
             foreach (var tensor in stateDict.Values) tensor.Dispose();
         }
-        return Frozen(network, device);
+        return network;
     }
 
     /// <summary>The state dict (for saving a converted file); keys as in the pytorch-fid release file.</summary>
     public IReadOnlyDictionary<string, Tensor> StateDict() => network.state_dict();
-
-    static InceptionV3FidExtractor Frozen(FidInceptionV3 network, Device device)
-    {
-        network.to(device);
-        network.eval();
-        foreach (var parameter in network.parameters()) parameter.requires_grad = false;
-        return new InceptionV3FidExtractor(network, device);
-    }
 
     /// <summary>images: (B, 3, H, W) float32 in [0, 1] -> pool3 features (B, 2048) float32.</summary>
     public Tensor Features(Tensor images)

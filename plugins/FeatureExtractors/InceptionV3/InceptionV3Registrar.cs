@@ -2,17 +2,16 @@ using RaePipeline.Abstractions;
 
 namespace RaePipeline.FeatureExtractors.InceptionV3;
 
-/// <summary>Declares <c>inception-v3-fid</c>.</summary>
+/// <summary>Declares <c>inception-v3-fid</c>, built by the host through the extractor's constructor (contracts 1.1).</summary>
 public sealed class InceptionV3Registrar : IPluginRegistrar
 {
     public const string Name = "inception-v3-fid";
 
     public void Register(IComponentCatalog catalog) =>
-        catalog.Add(new ComponentRegistration<IFeatureExtractor, InceptionV3FidOptions>
+        catalog.Add(new ComponentClassRegistration<IFeatureExtractor, InceptionV3FidExtractor, InceptionV3FidOptions>
         {
             Name = Name,
             Description = "FID Inception-v3 (pytorch-fid port of TF 2015-12-05): pool3 features (2048) and IS class probabilities",
-            Create = (context, _) => InceptionV3FidExtractor.Load(RequireWeights(context), context.Device),
             Describe = (context, _) =>
             {
                 RequireWeights(context);
@@ -25,7 +24,7 @@ public sealed class InceptionV3Registrar : IPluginRegistrar
             ],
         });
 
-    static string RequireWeights(ComponentContext context) =>
+    internal static string RequireWeights(ComponentContext context) =>
         context.WeightsPath ?? throw new ComponentConfigurationException(
             $"{Name} needs its weights file: set `weights:` to {InceptionV3FidExtractor.WeightsFileName} " +
             "(pytorch-fid's release file of the TensorFlow FID Inception; it cannot be downloaded by RaePipeline)",

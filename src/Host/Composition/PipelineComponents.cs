@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using RaePipeline.Abstractions;
 using RaePipeline.Latents;
@@ -7,15 +8,37 @@ using TorchSharp;
 namespace RaePipeline.Host.Composition;
 
 /// <summary>
-/// The components of one run, each built on first use from its plan (the encoder before the decoder and the
-/// denoisers, which take its latent shape and image normalization) and disposed with the run.
+/// The components of one run, resolved through a service container of the run in which each planned component is a
+/// keyed singleton of its contract under its role's key (<c>encoder</c>, <c>denoiser</c>, <c>guidance.guide</c>, ...).
+/// A component is built on first use (the encoder before the decoder and the denoisers, which take its latent shape
+/// and image normalization); class-form components get their options, context, <c>ILogger&lt;T&gt;</c> and the other
+/// components by key in their constructor. Everything built is disposed with the run.
 /// </summary>
-public sealed class PipelineComponents(PipelinePlan plan, torch.Device device, long seed, ILoggerFactory loggerFactory)
-    : IPipelineComponents, IDisposable
+public sealed class PipelineComponents : IPipelineComponents, IDisposable
 {
-    readonly Dictionary<PipelineRole, object> built = new();
+    readonly PipelinePlan plan;
+    readonly torch.Device device;
+    readonly long seed;
+    readonly ILoggerFactory loggerFactory;
+    readonly ILogger logger;
+    readonly ServiceProvider services;
     LatentStatistics? statistics;
     bool statisticsLoaded;
+
+    public PipelineComponents(PipelinePlan plan, torch.Device device, long seed, ILoggerFactory loggerFactory)
+    {
+        this.plan = plan;
+        this.device = device;
+        this.seed = seed;
+        this.loggerFactory = loggerFactory;
+        logger = loggerFactory.CreateLogger("rae.components");
+        var collection = new ServiceCollection();
+        collection.AddSingleton(loggerFactory);
+        collection.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
+        foreach (var (role, _) in plan.Components)
+            collection.AddKeyedSingleton(role.Contract(), role.Key(), (provider, _) => Build(role, provider));
+        services = collection.BuildServiceProvider();
+    }
 
     public IEncoder Encoder => Get<IEncoder>(PipelineRole.Encoder);
     public IDecoder Decoder => Get<IDecoder>(PipelineRole.Decoder);
@@ -36,8 +59,7 @@ public sealed class PipelineComponents(PipelinePlan plan, torch.Device device, l
                     statistics = LatentStatistics.Load(plan.StatisticsPath);
                     scope.Detach(scope.DisposablesView.ToList());
                 }
-                loggerFactory.CreateLogger("rae.components").LogInformation(
-                    "latent statistics {Shape} from {Path}{Mean}", statistics.Shape, plan.StatisticsPath,
+                logger.LogInformation("latent statistics {Shape} from {Path}{Mean}", statistics.Shape, plan.StatisticsPath,
                     statistics.Mean is null ? " (no mean: variance only)" : "");
             }
             statisticsLoaded = true;
@@ -56,7 +78,12 @@ public sealed class PipelineComponents(PipelinePlan plan, torch.Device device, l
 
     T Get<T>(PipelineRole role) where T : class
     {
-        if (built.TryGetValue(role, out var existing)) return (T)existing;
+        Planned(role);
+        return (T)services.GetRequiredKeyedService(role.Contract(), role.Key());
+    }
+
+    object Build(PipelineRole role, IServiceProvider provider)
+    {
         var planned = Planned(role);
         bool needsEncoder = role is PipelineRole.Decoder or PipelineRole.Denoiser or PipelineRole.GuideDenoiser;
         var encoder = needsEncoder && Has(PipelineRole.Encoder) ? Encoder : null;
@@ -70,21 +97,18 @@ public sealed class PipelineComponents(PipelinePlan plan, torch.Device device, l
             EncoderLatent = encoder?.LatentShape,
             LoggerFactory = loggerFactory,
         };
-        var logger = loggerFactory.CreateLogger("rae.components");
         logger.LogInformation("building {Role} '{Name}'{Weights}", role.Key(), planned.Entry.Name,
-            planned.WeightsPath == null ? " (no weights: randomly initialized)" : $" from {planned.WeightsPath}");
+            planned.WeightsPath != null ? $" from {planned.WeightsPath}"
+            : role.HoldsWeights() ? " (no weights: randomly initialized)" : "");
         // A job may first touch a component inside its per-step dispose scope; what the component creates belongs
         // to the component (released by its Dispose), never to that scope.
-        T component;
-        using (var scope = torch.NewDisposeScope())
-        {
-            component = planned.Entry.Create(context, planned.Options) as T
-                        ?? throw new InvalidOperationException(
-                            $"{role.Key()} '{planned.Entry.Name}' from {planned.Entry.Plugin.AssemblyPath} did not build a {typeof(T).Name}");
-            scope.Detach(scope.DisposablesView.ToList());
-        }
-        built[role] = component;
-        return component;
+        using var scope = torch.NewDisposeScope();
+        var component = planned.Entry.Create(context, planned.Options, provider);
+        scope.Detach(scope.DisposablesView.ToList());
+        return role.Contract().IsInstanceOfType(component)
+            ? component
+            : throw new InvalidOperationException(
+                $"{role.Key()} '{planned.Entry.Name}' from {planned.Entry.Plugin.AssemblyPath} did not build a {role.Contract().Name}");
     }
 
     PlannedComponent Planned(PipelineRole role) =>
@@ -93,10 +117,10 @@ public sealed class PipelineComponents(PipelinePlan plan, torch.Device device, l
             : throw new InvalidOperationException(
                 $"{plan.Yaml.File}: this pipeline has no '{role.Key()}' block, and a job needs one");
 
+    /// <summary>Disposes every component built (the container owns them) and the statistics.</summary>
     public void Dispose()
     {
-        foreach (var component in built.Values.OfType<IDisposable>()) component.Dispose();
-        built.Clear();
+        services.Dispose();
         statistics?.Dispose();
     }
 }

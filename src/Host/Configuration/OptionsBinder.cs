@@ -9,11 +9,12 @@ namespace RaePipeline.Host.Configuration;
 /// Binds a YAML node to an options class: keys in snake_case or kebab-case map to PascalCase properties; scalars,
 /// enums, nullable values, arrays and lists, dictionaries with string keys, nested option classes, and raw YAML nodes
 /// are supported. Every problem (unknown key with the nearest valid name, wrong type) is collected with its line and
-/// column.
+/// column. A key without a value (<c>data:</c>) keeps the default of a property that is not nullable.
 /// </summary>
 public sealed class OptionsBinder(PipelineYaml yaml)
 {
     readonly List<ConfigurationProblem> problems = [];
+    readonly NullabilityInfoContext nullability = new();
 
     public IReadOnlyList<ConfigurationProblem> Problems => problems;
 
@@ -40,6 +41,8 @@ public sealed class OptionsBinder(PipelineYaml yaml)
                 problems.Add(yaml.Problem(keyNode, $"{where}: {KeyNames.Unknown("key", key, valid)}"));
                 continue;
             }
+            if (IsNull(valueNode) && !property.PropertyType.IsValueType && nullability.Create(property).WriteState == NullabilityState.NotNull)
+                continue;
             if (TryConvert(valueNode, property.PropertyType, $"{where}.{key}", out var value))
                 property.SetValue(instance, value);
         }

@@ -3,7 +3,10 @@ using YamlDotNet.RepresentationModel;
 
 namespace RaePipeline.Host.Configuration;
 
-/// <summary>The top level of a pipeline file.</summary>
+/// <summary>
+/// The top level of a pipeline file. A new top-level key is one property here (plus its check in the planner); a
+/// role's block is a <see cref="ComponentBlock"/> property named like the role's key (<see cref="PipelineRoles"/>).
+/// </summary>
 public sealed class PipelineDefinition
 {
     /// <summary>Name of the pipeline; the default run folder is runs/&lt;name&gt;.</summary>
@@ -36,4 +39,11 @@ public sealed class PipelineDefinition
 
     /// <summary>A list of single-key mappings: <c>- train: { ... }</c>.</summary>
     public YamlSequenceNode? Jobs { get; set; }
+
+    static readonly IReadOnlyDictionary<PipelineRole, System.Reflection.PropertyInfo> RoleBlocks =
+        PipelineRoles.TopLevel.ToDictionary(role => role, role =>
+            typeof(PipelineDefinition).GetProperties().Single(p => KeyNames.Normalize(p.Name) == KeyNames.Normalize(role.Key())));
+
+    /// <summary>The block of a top-level role, or null when the pipeline names none.</summary>
+    public ComponentBlock? Block(PipelineRole role) => (ComponentBlock?)RoleBlocks[role].GetValue(this);
 }

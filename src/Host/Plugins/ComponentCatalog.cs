@@ -1,4 +1,6 @@
+using Microsoft.Extensions.DependencyInjection;
 using RaePipeline.Abstractions;
+using RaePipeline.Pipeline;
 
 namespace RaePipeline.Host.Plugins;
 
@@ -19,9 +21,9 @@ public sealed class ComponentCatalog
 
     void Add(ComponentEntry entry)
     {
-        if (!RoleNames.All.Contains(entry.Role))
+        if (!PipelineRoles.Contracts.Contains(entry.Role))
             throw new PluginLoadException(entry.Plugin.AssemblyPath,
-                $"component '{entry.Name}' has role {entry.Role.Name}, which is not a RaePipeline role ({string.Join(", ", RoleNames.All.Select(r => r.Name))})");
+                $"component '{entry.Name}' has role {entry.Role.Name}, which is not a RaePipeline role ({string.Join(", ", PipelineRoles.Contracts.Select(r => r.Name))})");
         if (entries.TryGetValue((entry.Role, entry.Name), out var existing))
             throw new PluginLoadException(entry.Plugin.AssemblyPath,
                 $"{entry.RoleName} '{entry.Name}' is offered twice: by {existing.Plugin.AssemblyPath} and by {entry.Plugin.AssemblyPath}");
@@ -31,20 +33,27 @@ public sealed class ComponentCatalog
     sealed class PluginScope(ComponentCatalog catalog, PluginInfo plugin) : IComponentCatalog
     {
         public void Add<TRole, TOptions>(ComponentRegistration<TRole, TOptions> registration)
-            where TRole : class where TOptions : class, new()
+            where TRole : class where TOptions : class, new() =>
+            catalog.Add(Entry<TRole, TOptions>(registration.Name, registration.Description, registration.Describe, registration.Details,
+                (context, options, _) => registration.Create(context, options)));
+
+        public void Add<TRole, TComponent, TOptions>(ComponentClassRegistration<TRole, TComponent, TOptions> registration)
+            where TRole : class where TComponent : class, TRole where TOptions : class, new() =>
+            catalog.Add(Entry<TRole, TOptions>(registration.Name, registration.Description, registration.Describe, registration.Details,
+                (context, options, services) => ActivatorUtilities.CreateInstance<TComponent>(new Composition.ComponentServices(services, options, context))));
+
+        ComponentEntry Entry<TRole, TOptions>(string name, string description,
+            Func<ComponentContext, TOptions, ComponentDescription>? describe, Func<IEnumerable<string>>? details,
+            Func<ComponentContext, TOptions, IServiceProvider, TRole> create) => new()
         {
-            var describe = registration.Describe;
-            catalog.Add(new ComponentEntry
-            {
-                Role = typeof(TRole),
-                Name = registration.Name,
-                Description = registration.Description,
-                OptionsType = typeof(TOptions),
-                Create = (context, options) => registration.Create(context, (TOptions)options),
-                Describe = describe == null ? null : (context, options) => describe(context, (TOptions)options),
-                Details = registration.Details,
-                Plugin = plugin,
-            });
-        }
+            Role = typeof(TRole),
+            Name = name,
+            Description = description,
+            OptionsType = typeof(TOptions),
+            Create = (context, options, services) => create(context, (TOptions)options, services)!,
+            Describe = describe == null ? null : (context, options) => describe(context, (TOptions)options),
+            Details = details,
+            Plugin = plugin,
+        };
     }
 }

@@ -5,4 +5,10 @@ public sealed class PluginLoadException(string assemblyPath, string message, Exc
     : Exception($"plugin {assemblyPath}: {message}", inner)
 {
     public string AssemblyPath { get; } = assemblyPath;
+
+    /// <summary>Why, without the path.</summary>
+    public string Reason { get; } = message;
 }
+
+/// <summary>A plugin assembly that was skipped because it could not be loaded, and why.</summary>
+public sealed record PluginLoadFailure(string AssemblyPath, string Reason);

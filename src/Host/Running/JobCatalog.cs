@@ -3,7 +3,7 @@ using RaePipeline.Pipeline;
 
 namespace RaePipeline.Host.Running;
 
-/// <summary>The jobs this host knows: every public IJob with a parameterless constructor in the RaePipeline assemblies beside it.</summary>
+/// <summary>The jobs this host knows, by name: every public <see cref="IJob"/> class of the RaePipeline assemblies beside it.</summary>
 public sealed class JobCatalog
 {
     readonly Dictionary<string, IJob> jobs;
@@ -22,17 +22,14 @@ public sealed class JobCatalog
 
     public IJob? Find(string name) => jobs.GetValueOrDefault(name);
 
-    /// <summary>Jobs found in the RaePipeline.*.dll assemblies of the host's folder.</summary>
-    public static JobCatalog Discover()
-    {
-        var assemblies = Directory.GetFiles(AppContext.BaseDirectory, "RaePipeline.*.dll")
+    /// <summary>Job classes in the RaePipeline.*.dll assemblies of the host's folder (built by the service container).</summary>
+    public static IReadOnlyList<Type> DiscoverTypes() =>
+        Directory.GetFiles(AppContext.BaseDirectory, "RaePipeline.*.dll")
             .Select(path => Assembly.Load(AssemblyName.GetAssemblyName(path)))
             .Append(typeof(JobCatalog).Assembly)
-            .Distinct();
-        return new JobCatalog(assemblies
+            .Distinct()
             .SelectMany(a => a.GetExportedTypes())
-            .Where(t => typeof(IJob).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false } && t.GetConstructor(Type.EmptyTypes) != null)
+            .Where(t => typeof(IJob).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false, IsGenericTypeDefinition: false })
             .OrderBy(t => t.FullName, StringComparer.Ordinal)
-            .Select(t => (IJob)Activator.CreateInstance(t)!));
-    }
+            .ToList();
 }

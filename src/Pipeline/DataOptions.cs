@@ -3,11 +3,17 @@ namespace RaePipeline.Pipeline;
 /// <summary>The pipeline's <c>data:</c> block: where images (and labels) come from.</summary>
 public sealed class DataOptions
 {
-    /// <summary><c>synthetic</c> (built in, no download), <c>folder</c> (one sub-folder per class), <c>npz</c> (arr_0 images, optional arr_1 labels), or empty for none.</summary>
+    /// <summary><c>synthetic</c> (built in, no download), <c>folder</c> (one sub-folder per class), <c>npz</c> (arr_0 images, optional arr_1 labels), <c>idx</c> (MNIST-style IDX files), or empty for none.</summary>
     public string Source { get; set; } = "";
 
-    /// <summary>Folder or file for <c>folder</c> and <c>npz</c>, relative to the pipeline file.</summary>
+    /// <summary>Folder or file for <c>folder</c>, <c>npz</c> and <c>idx</c>, relative to the pipeline file.</summary>
     public string? Path { get; set; }
+
+    /// <summary>For <c>idx</c> with <see cref="Path"/> an images file: the labels file (none: every label is 0).</summary>
+    public string? Labels { get; set; }
+
+    /// <summary>For <c>idx</c> with <see cref="Path"/> a folder: <c>train</c> or <c>test</c> (MNIST's t10k files).</summary>
+    public string Split { get; set; } = "train";
 
     /// <summary>Side of the square images after the ADM center crop.</summary>
     public int ImageSize { get; set; } = 256;

@@ -102,5 +102,10 @@ public class PluginLoadingTests
             files.Where(f => hostProvided.Any(p => f.StartsWith(p, StringComparison.OrdinalIgnoreCase)))
                 .Should().BeEmpty($"plugin folder {folder} must not carry what the host provides");
         }
+        // The onnx plugin carries what the host does not: ONNX Runtime (managed and native) and the ResNet-18 graphs.
+        var onnx = Path.Combine(TestPaths.BundledPluginsFolder, "RaePipeline.Encoders.Onnx");
+        var onnxFiles = Directory.GetFiles(onnx, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(onnx, f)).ToList();
+        onnxFiles.Should().Contain(["Microsoft.ML.OnnxRuntime.dll", Path.Combine("models", "ResNet18.onnx"), Path.Combine("models", "ResNetPreprocess.onnx")]);
+        if (OperatingSystem.IsLinux()) onnxFiles.Should().Contain("libonnxruntime.so");
     }
 }

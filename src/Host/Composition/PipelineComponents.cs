@@ -99,7 +99,7 @@ public sealed class PipelineComponents : IPipelineComponents, IDisposable
         };
         logger.LogInformation("building {Role} '{Name}'{Weights}", role.Key(), planned.Entry.Name,
             planned.WeightsPath != null ? $" from {planned.WeightsPath}"
-            : role.HoldsWeights() ? " (no weights: randomly initialized)" : "");
+            : role.HoldsWeights() ? " (no weights file given; the component says what it starts from)" : "");
         // A job may first touch a component inside its per-step dispose scope; what the component creates belongs
         // to the component (released by its Dispose), never to that scope.
         using var scope = torch.NewDisposeScope();

@@ -1,0 +1,152 @@
+using RaePipeline.Abstractions;
+using RaePipeline.VisionTransformers;
+
+namespace RaePipeline.Encoders.Onnx;
+
+/// <summary>
+/// Everything about running images through an ONNX graph that can be known without a session: the model (and
+/// preprocessing graph), the image input, the fetched value, the input size, the normalization and the batch size
+/// the graph fixes. Building it reads and checks the files; errors name the file, the input or node, and the option.
+/// </summary>
+public sealed class OnnxImageSettings
+{
+    public required OnnxModelFile Model { get; init; }
+
+    /// <summary>The graph images are fed to first: the preprocessing graph when there is one, else the model.</summary>
+    public required OnnxValue FirstInput { get; init; }
+
+    /// <summary>The model's input (fed by the preprocessing graph when there is one).</summary>
+    public required OnnxValue ModelInput { get; init; }
+
+    public OnnxModelFile? Preprocess { get; init; }
+
+    /// <summary>The preprocessing graph's output that feeds the model.</summary>
+    public string? PreprocessOutput { get; init; }
+
+    /// <summary>The fetched value (a node output of the model).</summary>
+    public required string Output { get; init; }
+
+    public required int InputSize { get; init; }
+
+    public required ImageNormalization Normalization { get; init; }
+
+    public required float InputScale { get; init; }
+
+    public required bool Bgr { get; init; }
+
+    /// <summary>The batch size the graph fixes (1 for many exports), or null when the batch dimension is symbolic.</summary>
+    public long? StaticBatch => FirstInput.Dimensions![0].Size;
+
+    /// <summary>
+    /// The fetched value's dimensions after the batch when the file declares them and they hold for this input (the
+    /// input size is fixed by the graph); null when only a run can tell.
+    /// </summary>
+    public long[]? DeclaredOutputSample
+    {
+        get
+        {
+            bool inputStatic = ModelInput.Dimensions is { Length: 4 } d && d[2].Size.HasValue && d[3].Size.HasValue;
+            var declared = Model.Graph.Declared(Output);
+            return inputStatic && declared is { HasStaticSample: true }
+                ? declared.Dimensions!.Skip(1).Select(x => x.Size!.Value).ToArray()
+                : null;
+        }
+    }
+
+    /// <param name="modelPath">The model file (absolute).</param>
+    /// <param name="modelOptionKey">The option that named it (<c>weights</c>), for messages.</param>
+    public static OnnxImageSettings Resolve(ComponentContext context, OnnxEncoderOptions options, string modelPath,
+        string modelOptionKey)
+    {
+        var model = OnnxModelFile.Read(modelPath, modelOptionKey);
+        var modelInput = model.Input(options.Input, "input");
+        var output = model.Graph.ResolveValue(options.Node ?? DefaultOutput(model), "node");
+        CheckFloat(model, modelInput.Name, modelInput.ElementType, "input");
+        var declaredOutput = model.Graph.Declared(output);
+        if (declaredOutput is { ElementType: > 0 }) CheckFloat(model, output, declaredOutput.ElementType, "node");
+
+        OnnxModelFile? preprocess = null;
+        string? preprocessOutput = null;
+        var firstInput = modelInput;
+        if (!string.IsNullOrWhiteSpace(options.Preprocess))
+        {
+            preprocess = OnnxModelFile.Read(context.ResolvePath(options.Preprocess), "preprocess");
+            firstInput = preprocess.Input(null, "preprocess");
+            CheckFloat(preprocess, firstInput.Name, firstInput.ElementType, "preprocess");
+            if (preprocess.Graph.Outputs.Count != 1)
+                throw new ComponentConfigurationException(
+                    $"{preprocess.Path}: a preprocessing graph needs one output, this one has {preprocess.Graph.Outputs.Count}", "preprocess", preprocess.Path);
+            preprocessOutput = preprocess.Graph.Outputs[0].Name;
+        }
+
+        int inputSize = ResolveInputSize(options.InputSize, firstInput, preprocess ?? model);
+        if (preprocess != null) CheckImageInput(modelInput, inputSize, model, "input");
+        if (preprocess != null && modelInput.Dimensions?[0].Size is { } modelBatch && firstInput.Dimensions?[0].Size != modelBatch)
+            throw new ComponentConfigurationException(
+                $"{model.Path}: input '{modelInput.Name}' fixes batch {modelBatch}, the preprocessing graph {preprocess.Path} gives {firstInput.ShapeText}", "preprocess", preprocess.Path);
+
+        if (options.InputScale is <= 0 or float.NaN or float.PositiveInfinity)
+            throw new ComponentConfigurationException($"input_scale must be positive and finite, got {options.InputScale}", "input_scale");
+        bool bgr = options.ChannelOrder.ToLowerInvariant() switch
+        {
+            "rgb" => false,
+            "bgr" => true,
+            _ => throw new ComponentConfigurationException($"channel_order must be 'rgb' or 'bgr', got '{options.ChannelOrder}'", "channel_order"),
+        };
+        var normalization = ImageNormalizationSource.Resolve(options.ImageMean, options.ImageStd,
+            Path.GetDirectoryName(model.Path), ImageNormalization.ImageNet);
+        return new OnnxImageSettings
+        {
+            Model = model, FirstInput = firstInput, ModelInput = modelInput, Preprocess = preprocess,
+            PreprocessOutput = preprocessOutput, Output = output, InputSize = inputSize, Normalization = normalization,
+            InputScale = options.InputScale, Bgr = bgr,
+        };
+    }
+
+    static string DefaultOutput(OnnxModelFile model) =>
+        model.Graph.Outputs.Count > 0 ? model.Graph.Outputs[0].Name
+        : throw new ComponentConfigurationException($"{model.Path}: the graph declares no outputs; set `node`", "node", model.Path);
+
+    /// <summary>The side images are resized to: the option, checked against the input's static size, or that size.</summary>
+    static int ResolveInputSize(int? option, OnnxValue input, OnnxModelFile file)
+    {
+        if (option is <= 0)
+            throw new ComponentConfigurationException($"input_size must be positive, got {option}", "input_size");
+        if (option is { } size)
+        {
+            CheckImageInput(input, size, file, "input_size");
+            return size;
+        }
+        CheckImageInput(input, null, file, "input");
+        var d = input.Dimensions!;
+        if (d[2].Size is { } height && d[3].Size is { } width)
+        {
+            if (height != width)
+                throw new ComponentConfigurationException(
+                    $"{file.Path}: input '{input.Name}' is {input.ShapeText}; the encoder feeds square images", "input", file.Path);
+            return (int)height;
+        }
+        throw new ComponentConfigurationException(
+            $"{file.Path}: input '{input.Name}' is {input.ShapeText} (symbolic size); set `input_size`", "input_size", file.Path);
+    }
+
+    /// <summary>The input takes (B, 3, S, S) images: rank 4, 3 channels, and the static sides equal to <paramref name="size"/>.</summary>
+    static void CheckImageInput(OnnxValue input, int? size, OnnxModelFile file, string optionKey)
+    {
+        var d = input.Dimensions;
+        if (d is not { Length: 4 } || d[1].Size is not (null or 3))
+            throw new ComponentConfigurationException(
+                $"{file.Path}: input '{input.Name}' is {input.ShapeText}; the encoder feeds images (B, 3, H, W)", optionKey, file.Path);
+        if (size is { } s && ((d[2].Size is { } h && h != s) || (d[3].Size is { } w && w != s)))
+            throw new ComponentConfigurationException(
+                $"{file.Path}: input '{input.Name}' is {input.ShapeText}, fixed by the graph; input_size {s} does not fit it (use {d[2]}, or export the model with a dynamic size)",
+                optionKey, file.Path);
+    }
+
+    static void CheckFloat(OnnxModelFile file, string value, int elementType, string optionKey)
+    {
+        if (elementType != OnnxValue.Float32)
+            throw new ComponentConfigurationException(
+                $"{file.Path}: '{value}' has ONNX element type {elementType}; the onnx encoder feeds and reads float32 (type 1)", optionKey, file.Path);
+    }
+}

@@ -4,7 +4,11 @@ using static TorchSharp.torch;
 
 namespace RaePipeline.Evaluation;
 
-/// <summary>The pipeline's <c>data:</c> images (synthetic, folder or npz, ADM-cropped), in dataset order, as a reference set.</summary>
+/// <summary>
+/// The pipeline's <c>data:</c> images (synthetic, folder or npz, ADM-cropped) with their labels, as a reference set.
+/// All of them in dataset order, or with a limit that many spread evenly over the set (so every class of a
+/// class-major set keeps its share).
+/// </summary>
 public sealed class DatasetImageSource(IImageDataset dataset) : ImageSource
 {
     public override string Description => $"the pipeline's data ({dataset.Identity})";
@@ -13,13 +17,31 @@ public sealed class DatasetImageSource(IImageDataset dataset) : ImageSource
 
     public override IEnumerable<Tensor> Batches(int batchSize, long limit)
     {
-        long count = Take(Count, limit);
-        for (long start = 0; start < count; start += batchSize)
+        foreach (var (images, labels) in LabelledBatches(batchSize, limit))
         {
-            using var scope = NewDisposeScope();
-            var images = new List<Tensor>();
-            for (long i = start; i < Math.Min(count, start + batchSize); i++) images.Add(dataset.Get((int)i).Image);
-            yield return torch.stack(images).MoveToOuterDisposeScope();
+            labels!.Dispose();
+            yield return images;
         }
+    }
+
+    public override IEnumerable<(Tensor Images, Tensor? Labels)> LabelledBatches(int batchSize, long limit)
+    {
+        var images = limit > 0 && limit < dataset.Count ? new DatasetSubset(dataset, (int)limit) : dataset;
+        for (int start = 0; start < images.Count; start += batchSize)
+            yield return Batch(images, start, Math.Min(images.Count, start + batchSize));
+    }
+
+    static (Tensor Images, Tensor? Labels) Batch(IImageDataset images, int start, int end)
+    {
+        using var scope = NewDisposeScope();
+        var batch = new List<Tensor>();
+        var labels = new List<long>();
+        for (int i = start; i < end; i++)
+        {
+            var image = images.Get(i);
+            batch.Add(image.Image);
+            labels.Add(image.Label);
+        }
+        return (torch.stack(batch).MoveToOuterDisposeScope(), torch.tensor(labels.ToArray()).MoveToOuterDisposeScope());
     }
 }

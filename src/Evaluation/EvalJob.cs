@@ -15,7 +15,9 @@ namespace RaePipeline.Evaluation;
 /// Inception, as ADM's evaluator; the reference from images, or its <c>mu_s</c>/<c>sigma_s</c>);
 /// <c>{prefix}/kid</c> and <c>{prefix}/kid_std</c> (<c>kd_{name}</c> for other extractors) when reference images are
 /// given; <c>{prefix}/is</c> when the extractor has a classifier; <c>{prefix}/precision</c> and <c>{prefix}/recall</c>
-/// when reference images are given; and the feature throughput. All come from one feature pass per image set. Saves both sets' statistics as npz in the run folder
+/// when reference images are given; the linear probe of class-conditional samples
+/// (<c>{prefix}/probe/{name}/accuracy</c> and <c>.../ceiling</c>, see <see cref="ProbeEvaluation"/>); and the feature
+/// throughput. All come from one feature pass per image set. Saves both sets' statistics as npz in the run folder
 /// (<c>{prefix}/samples_statistics.npz</c>, <c>{prefix}/reference_statistics.npz</c>) for reuse as a reference.
 /// </summary>
 public sealed class EvalJob : Job<EvalOptions>
@@ -51,6 +53,10 @@ public sealed class EvalJob : Job<EvalOptions>
         if (string.IsNullOrWhiteSpace(options.Prefix)) yield return new JobProblem("prefix", "prefix must not be empty");
         if (options.KidSubsets < 1) yield return new JobProblem("kid_subsets", $"kid_subsets must be positive, got {options.KidSubsets}");
         if (options.KidSubsetSize < 2) yield return new JobProblem("kid_subset_size", $"kid_subset_size must be at least 2, got {options.KidSubsetSize}");
+        if (!(options.Probe.HeldOut > 0 && options.Probe.HeldOut < 1)) yield return new JobProblem("probe.held_out", $"probe.held_out must lie between 0 and 1, got {options.Probe.HeldOut}");
+        if (!(options.Probe.L2 >= 0)) yield return new JobProblem("probe.l2", $"probe.l2 must be 0 or positive, got {options.Probe.L2}");
+        if (options.Probe.MaxImages < 4) yield return new JobProblem("probe.max_images", $"probe.max_images must be at least 4, got {options.Probe.MaxImages}");
+        if (options.Probe.MaxIterations < 1) yield return new JobProblem("probe.max_iterations", $"probe.max_iterations must be positive, got {options.Probe.MaxIterations}");
         switch (options.Features)
         {
             case "auto":
@@ -155,6 +161,9 @@ public sealed class EvalJob : Job<EvalOptions>
             }
             else if (options.PrecisionRecall)
                 log.LogInformation("eval: no precision/recall: the reference {Reference} holds statistics only", referencePath);
+
+            if (options.Probe.Enabled)
+                ProbeEvaluation.Run(context, options, extractor, componentName, samples, samplesPath, sampleFeatures, reference.Images, log);
 
             context.Results.Record(Metric("num_samples"), sampleFeatures.Count);
             context.Results.Record(Metric("images_per_second"), sampleFeatures.Count / Math.Max(sampleFeatures.Elapsed.TotalSeconds, 1e-9));

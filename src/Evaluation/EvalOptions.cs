@@ -38,6 +38,12 @@ public sealed class EvalOptions
     /// <summary>Rows per KID subset (default 1000), capped at the smaller set.</summary>
     public int KidSubsetSize { get; set; } = Metrics.KernelInceptionDistance.DefaultSubsetSize;
 
+    /// <summary>
+    /// The linear probe: a softmax classifier fitted on the real labelled images' features, applied to the samples
+    /// (<c>{prefix}/probe/{features}/accuracy</c>, ceiling on held-out real images <c>.../ceiling</c>).
+    /// </summary>
+    public ProbeOptions Probe { get; set; } = new();
+
     /// <summary>Prefix of the recorded metric names (<c>eval/fid</c>, ...) and of the files written to the run folder.</summary>
     public string Prefix { get; set; } = "eval";
 }

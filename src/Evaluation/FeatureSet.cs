@@ -6,15 +6,17 @@ namespace RaePipeline.Evaluation;
 
 /// <summary>
 /// Features (N, D) float32 of a set of images, spatial features (N, S) when the extractor has them (sFID, from the
-/// same forward) and, when asked and available, class probabilities (N, K), on the CPU.
+/// same forward), when asked and available, class probabilities (N, K), and the images' labels (N,) int64 when the
+/// source knows them; on the CPU.
 /// </summary>
 public sealed class FeatureSet : IDisposable
 {
-    FeatureSet(Tensor features, Tensor? spatial, Tensor? probabilities, TimeSpan elapsed)
+    FeatureSet(Tensor features, Tensor? spatial, Tensor? probabilities, Tensor? labels, TimeSpan elapsed)
     {
         Features = features;
         Spatial = spatial;
         Probabilities = probabilities;
+        Labels = labels;
         Elapsed = elapsed;
     }
 
@@ -23,6 +25,9 @@ public sealed class FeatureSet : IDisposable
     public Tensor? Spatial { get; }
 
     public Tensor? Probabilities { get; }
+
+    /// <summary>(N,) int64 class labels of the images (the pipeline's data), or null.</summary>
+    public Tensor? Labels { get; }
 
     /// <summary>Time spent reading images and running the extractor.</summary>
     public TimeSpan Elapsed { get; }
@@ -38,16 +43,18 @@ public sealed class FeatureSet : IDisposable
         var features = new List<Tensor>();
         var spatial = new List<Tensor>();
         var probabilities = new List<Tensor>();
+        var labels = new List<Tensor>();
         bool hasProbabilities = withProbabilities;
         try
         {
             using var bar = progress.Start(label, total, "img");
             using var noGrad = no_grad();
-            foreach (var batch in source.Batches(batchSize, limit))
+            foreach (var (batch, batchLabels) in source.LabelledBatches(batchSize, limit))
             {
                 cancellation.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
                 using var images = batch;
+                if (batchLabels is not null) labels.Add(batchLabels);
                 var extracted = extractor.FeaturesWithSpatial(images);
                 var batchFeatures = extracted.Pooled;
                 if (batchFeatures.dim() != 2 || batchFeatures.shape[1] != extractor.FeatureDimension)
@@ -71,13 +78,14 @@ public sealed class FeatureSet : IDisposable
             }
             if (features.Count == 0) throw new InvalidDataException($"{source.Description}: no images to evaluate");
             return new FeatureSet(cat(features), spatial.Count == features.Count ? cat(spatial) : null,
-                hasProbabilities ? cat(probabilities) : null, clock.Elapsed);
+                hasProbabilities ? cat(probabilities) : null, labels.Count == features.Count ? cat(labels) : null, clock.Elapsed);
         }
         finally
         {
             foreach (var t in features) t.Dispose();
             foreach (var t in spatial) t.Dispose();
             foreach (var t in probabilities) t.Dispose();
+            foreach (var t in labels) t.Dispose();
         }
     }
 
@@ -86,5 +94,6 @@ public sealed class FeatureSet : IDisposable
         Features.Dispose();
         Spatial?.Dispose();
         Probabilities?.Dispose();
+        Labels?.Dispose();
     }
 }

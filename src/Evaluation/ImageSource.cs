@@ -21,6 +21,13 @@ public abstract class ImageSource
     /// </summary>
     public abstract IEnumerable<Tensor> Batches(int batchSize, long limit);
 
+    /// <summary>
+    /// <see cref="Batches"/> with the class labels (B,) int64 of their images when the source knows them (the
+    /// pipeline's data), else null. The caller owns (disposes) both.
+    /// </summary>
+    public virtual IEnumerable<(Tensor Images, Tensor? Labels)> LabelledBatches(int batchSize, long limit) =>
+        Batches(batchSize, limit).Select(images => (images, (Tensor?)null));
+
     /// <summary>A folder (recursively, file names in ordinal order) or an npz file holding <c>arr_0</c>.</summary>
     public static ImageSource Open(string path)
     {

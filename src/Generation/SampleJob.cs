@@ -121,6 +121,7 @@ public sealed class SampleJob : Job<SampleJobOptions>
         using var shardLabels = labels[plan.FirstItem..plan.EndItem].contiguous();
         var npzName = WriteNpz(folder, plan, all, shardLabels);
         context.Results.Record("sample/images", all.shape[0]);
+        context.Results.Record("sample/nfe", sampler.FunctionEvaluations((int)grid.shape[0]));
         context.Results.Record("sample/seconds_per_image", bar.Elapsed.TotalSeconds / Math.Max(1, all.shape[0]));
         context.Results.Record("sample/nfe", evaluations.Average());
         logger.LogInformation("velocity evaluations per image: {Mean:F1} on average over {Batches} batches (min {Min}, max {Max})",

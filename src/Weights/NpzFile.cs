@@ -30,12 +30,13 @@ public static partial class NpzFile
         });
     }
 
-    public static Dictionary<string, Tensor> Read(string path)
+    /// <param name="only">Read just these arrays (names without <c>.npy</c>; absent ones are skipped); null = all.</param>
+    public static Dictionary<string, Tensor> Read(string path, IReadOnlySet<string>? only = null)
     {
         if (!File.Exists(path)) throw new WeightsFormatException($"npz file not found: {path}", path);
         using var zip = ZipFile.OpenRead(path);
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var entry in zip.Entries.Where(e => e.Name.EndsWith(".npy", StringComparison.Ordinal)))
+        foreach (var entry in zip.Entries.Where(e => e.Name.EndsWith(".npy", StringComparison.Ordinal) && (only == null || only.Contains(e.FullName[..^4]))))
         {
             using var stream = entry.Open();
             using var memory = new MemoryStream();

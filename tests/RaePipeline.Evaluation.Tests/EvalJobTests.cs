@@ -1,3 +1,4 @@
+using RaePipeline.Data;
 using RaePipeline.Imaging;
 using RaePipeline.Metrics;
 using RaePipeline.Pipeline;
@@ -132,6 +133,66 @@ public sealed class EvalJobTests : IDisposable
         new EvalJob().Run(context, options);
         context.Results.Metrics["eval/fd_pooling"].Should().BeApproximately(0, 1e-9, "the same images on both sides");
         context.Results.Metrics["eval/num_samples"].Should().Be(30);
+    }
+
+    [Fact]
+    public void Linear_probe_scores_samples_by_their_npz_labels_with_the_ceiling_on_held_out_data_beside()
+    {
+        var data = new DataOptions { Source = "synthetic", NumClasses = 4, ImagesPerClass = 30, ImageSize = 16 };
+        var dataset = Datasets.Open(data, folder, seed: 0);
+        // Samples: every third image of the data, with the labels they "were generated for" in arr_1.
+        var picked = Enumerable.Range(0, dataset.Count).Where(i => i % 3 == 0).Select(dataset.Get).ToList();
+        using var labels = tensor(picked.Select(p => (long)p.Label).ToArray());
+        using var hwc = PixelConversion.ToUint8Hwc(stack(picked.Select(p => p.Image).ToList()));
+        using var rotated = (labels + 1).remainder(4);
+        NpzFile.Write(Path.Combine(folder, "samples.npz"), [new("arr_0", hwc), new("arr_1", labels)]);
+        NpzFile.Write(Path.Combine(folder, "mislabelled.npz"), [new("arr_0", hwc), new("arr_1", rotated)]);
+        using var extractor = new MomentsExtractor();
+        var context = TestJobContext.Create(folder, new TestComponents(extractor: extractor, extractorName: "moments"), data);
+
+        new EvalJob().Run(context, new EvalOptions { Samples = "samples.npz", Reference = EvalJob.DataReference, BatchSize = 16 });
+        new EvalJob().Run(context, new EvalOptions { Samples = "mislabelled.npz", Reference = EvalJob.DataReference, BatchSize = 16, Prefix = "mislabelled" });
+        new EvalJob().Run(context, new EvalOptions { Samples = "samples.npz", Reference = "mislabelled.npz", BatchSize = 16, Prefix = "other_reference" });
+        new EvalJob().Run(context, new EvalOptions { Samples = "samples.npz", Reference = EvalJob.DataReference, BatchSize = 16, Prefix = "subset", Probe = new ProbeOptions { MaxImages = 12 } });
+
+        // The same probe computed here from the extractor's features of the data and of the stored (uint8) samples.
+        using var dataImages = stack(Enumerable.Range(0, dataset.Count).Select(i => dataset.Get(i).Image).ToList());
+        using var dataLabels = tensor(Enumerable.Range(0, dataset.Count).Select(i => (long)dataset.Get(i).Label).ToArray());
+        using var dataFeatures = extractor.Features(dataImages);
+        using var sampleFeatures = extractor.Features(PixelConversion.FromUint8Hwc(hwc));
+        var expected = ProbeAccuracy.Compute(dataFeatures, dataLabels, sampleFeatures, labels, new ProbeOptions().HeldOut,
+            new ProbeOptions().L2, new Lbfgs { MaxIterations = new ProbeOptions().MaxIterations }, SeedDerivation.Derive(0, "probe-split"));
+        var metrics = context.Results.Metrics;
+
+        metrics["eval/probe/moments/accuracy"].Should().Be(expected.Accuracy);
+        metrics["eval/probe/moments/ceiling"].Should().Be(expected.Ceiling);
+        expected.HeldOutCount.Should().Be(4 * 6, "a fifth of each class's 30 images is held out");
+        metrics["eval/probe/moments/accuracy"].Should().BeGreaterThan(0.9, "the synthetic classes differ in hue, which channel means see");
+        metrics["eval/probe/moments/ceiling"].Should().BeGreaterThan(0.9);
+        metrics["mislabelled/probe/moments/accuracy"].Should().BeLessThan(0.1, "every sample is scored against the next class");
+        metrics["mislabelled/probe/moments/ceiling"].Should().Be(expected.Ceiling, "the ceiling depends on the real images only");
+        metrics["other_reference/probe/moments/accuracy"].Should().Be(expected.Accuracy, "with another reference the data's features are computed for the probe");
+
+        // probe.max_images: a seeded random subset of the real images.
+        using var rows = randperm(dataset.Count, generator: new Generator(SeedDerivation.Derive(0, "probe-subset")))[..12];
+        var subset = ProbeAccuracy.Compute(dataFeatures.index_select(0, rows), dataLabels.index_select(0, rows), sampleFeatures, labels,
+            new ProbeOptions().HeldOut, new ProbeOptions().L2, new Lbfgs { MaxIterations = new ProbeOptions().MaxIterations }, SeedDerivation.Derive(0, "probe-split"));
+        (subset.Accuracy, subset.Ceiling).Should().NotBe((expected.Accuracy, expected.Ceiling), "the subset is small enough to change the probe");
+        metrics["subset/probe/moments/ceiling"].Should().Be(subset.Ceiling);
+        metrics["subset/probe/moments/accuracy"].Should().Be(subset.Accuracy);
+    }
+
+    [Fact]
+    public void Samples_without_labels_get_no_probe()
+    {
+        WriteImageSets();
+        using var extractor = new MomentsExtractor();
+        var data = new DataOptions { Source = "synthetic", NumClasses = 2, ImagesPerClass = 8, ImageSize = 16 };
+        var context = TestJobContext.Create(folder, new TestComponents(extractor: extractor, extractorName: "moments"), data);
+
+        new EvalJob().Run(context, Options("reference.npz"));
+
+        context.Results.Metrics.Should().ContainKey("eval/fd_moments").And.NotContainKey("eval/probe/moments/accuracy", "PNG files carry no class labels");
     }
 
     [Fact]

@@ -34,18 +34,19 @@ sealed class TestComponents(IEncoder? encoder = null, string encoderName = "tiny
 
 static class TestJobContext
 {
-    public static JobContext Create(string folder, IPipelineComponents components) => new()
+    public static JobContext Create(string folder, IPipelineComponents components, DataOptions? data = null,
+        IPipelineRunner? runner = null) => new()
     {
         Components = components,
         Device = CPU,
         Seed = 0,
         RunDirectory = folder,
         PipelineDirectory = folder,
-        Data = new DataOptions(),
+        Data = data ?? new DataOptions(),
         LoggerFactory = NullLoggerFactory.Instance,
         Progress = ProgressReporter.Silent,
         Results = new RunResults(),
-        Runner = new NoRunner(),
+        Runner = runner ?? new NoRunner(),
     };
 
     sealed class NoRunner : IPipelineRunner

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging.Abstractions;
 using RaePipeline.Abstractions;
@@ -39,7 +40,7 @@ public sealed class OnnxPluginTests : IDisposable
         catalog.Find(typeof(IEncoder), "resnet18").Should().NotBeNull();
         var context = new ComponentContext { Device = torch.CPU, BaseDirectory = folder };
 
-        using var extractor = (IFeatureExtractor)entry.Create(context, Activator.CreateInstance(entry.OptionsType)!);
+        using var extractor = (IFeatureExtractor)entry.Create(context, Activator.CreateInstance(entry.OptionsType)!, new ServiceCollection().BuildServiceProvider());
         using var images = rand([1, 3, 32, 32], generator: new Generator(2));
         using var features = extractor.Features(images);
 
@@ -88,7 +89,7 @@ public sealed class OnnxPluginTests : IDisposable
         // The same distance from the plugin's features computed here, outside the job.
         var entry = LoadPlugin().Find(typeof(IFeatureExtractor), "resnet18")!;
         var context = new ComponentContext { Device = torch.CPU, BaseDirectory = folder };
-        using var extractor = (IFeatureExtractor)entry.Create(context, Activator.CreateInstance(entry.OptionsType)!);
+        using var extractor = (IFeatureExtractor)entry.Create(context, Activator.CreateInstance(entry.OptionsType)!, new ServiceCollection().BuildServiceProvider());
         using var scope = NewDisposeScope();
         var sampleStatistics = GaussianStatistics.FromFeatures(extractor.Features(ReadImages(samples)));
         var referenceStatistics = GaussianStatistics.FromFeatures(extractor.Features(ReadImages(reference)));

@@ -5,7 +5,10 @@ using static TorchSharp.torch;
 
 namespace RaePipeline.Abstractions.Testing;
 
-/// <summary>Contract tests for an <see cref="IDenoiser"/>: derive and build yours in <see cref="CreateDenoiser"/>.</summary>
+/// <summary>
+/// Contract tests for an <see cref="IDenoiser"/>: derive and build yours in <see cref="CreateDenoiser"/>; each test
+/// builds a fresh one. Inputs are random latents of its latent shape, times in [0, 1) and labels 0..K (K the null label).
+/// </summary>
 public abstract class DenoiserContractTests
 {
     protected abstract IDenoiser CreateDenoiser(long seed);
@@ -53,15 +56,27 @@ public abstract class DenoiserContractTests
     }
 
     [Fact]
+    public void The_velocity_is_differentiable_in_the_module_parameters()
+    {
+        using var denoiser = CreateDenoiser(1);
+        using var scope = NewDisposeScope();
+        denoiser.Module.train();
+        var (x, t, y) = Inputs(denoiser);
+        var v = denoiser.Forward(x, t, y);
+        Assert.True(v.requires_grad, "Forward returned no graph: the denoiser is trained through it (train)");
+        (v - x).square().mean().backward(); // a regression target: a zero-initialized output layer still gets a gradient
+        Assert.Contains(denoiser.Module.parameters(), p => p.grad is { } grad && grad.abs().sum().item<float>() > 0);
+    }
+
+    [Fact]
     public void Forward_leaves_no_tensor_undisposed()
     {
         using var denoiser = CreateDenoiser(1);
         var (x, t, y) = Inputs(denoiser);
         using var noGrad = torch.no_grad();
-        denoiser.Forward(x, t, y).Dispose();
-        long before = Tensor.TotalCount;
-        denoiser.Forward(x, t, y).Dispose();
-        Assert.True(Tensor.TotalCount == before,
-            $"Forward left {Tensor.TotalCount - before} tensors undisposed: use a dispose scope");
+        TensorLeaks.AssertNone(() => denoiser.Forward(x, t, y), "Forward");
+        x.Dispose();
+        t.Dispose();
+        y.Dispose();
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.Extensions.Logging;
 using RaePipeline.Training;
 
 namespace RaePipeline.DecoderTraining;
@@ -18,7 +19,10 @@ public sealed class DecoderCheckpoints(string directory, int keep)
     public string DecoderDirectory => Path.Combine(Directory, "decoder");
     public string DiscriminatorDirectory => Path.Combine(Directory, "discriminator");
 
-    /// <summary>Writes the checkpoint of <paramref name="step"/> steps done; returns the decoder checkpoint folder.</summary>
+    /// <summary>
+    /// Writes the checkpoint of <paramref name="step"/> steps done; returns the decoder checkpoint folder. Pruning keeps
+    /// the newest <c>keep</c> decoder checkpoints and exactly their discriminator partners.
+    /// </summary>
     public string Save(DecoderTrainer trainer, long step, IReadOnlyDictionary<string, string> facts)
     {
         var discriminator = trainer.DiscriminatorState();
@@ -26,16 +30,32 @@ public sealed class DecoderCheckpoints(string directory, int keep)
         {
             discriminator.Step = step;
             discriminator.Facts[DiscriminatorUpdatesFact] = trainer.DiscriminatorUpdates.ToString(CultureInfo.InvariantCulture);
-            TrainingCheckpoint.Save(DiscriminatorDirectory, discriminator, keep);
+            TrainingCheckpoint.Save(DiscriminatorDirectory, discriminator);
         }
         var decoder = trainer.DecoderState();
         decoder.Step = step;
         foreach (var (key, value) in facts) decoder.Facts[key] = value;
-        return TrainingCheckpoint.Save(DecoderDirectory, decoder, keep);
+        var folder = TrainingCheckpoint.Save(DecoderDirectory, decoder, keep);
+        var partners = TrainingCheckpoint.List(DecoderDirectory).Select(c => c.Step).ToHashSet();
+        foreach (var (partnerStep, partner) in TrainingCheckpoint.List(DiscriminatorDirectory))
+            if (!partners.Contains(partnerStep)) System.IO.Directory.Delete(partner, recursive: true);
+        return folder;
     }
 
-    /// <summary>The newest decoder checkpoint folder of this run, or null.</summary>
-    public string? Latest() => TrainingCheckpoint.Latest(DecoderDirectory);
+    /// <summary>Removes what a killed checkpoint write left in either series; returns the folders removed.</summary>
+    public IReadOnlyList<string> RemoveUnfinished() =>
+        [.. TrainingCheckpoint.RemoveUnfinished(DecoderDirectory), .. TrainingCheckpoint.RemoveUnfinished(DiscriminatorDirectory)];
+
+    /// <summary>
+    /// Restores the trainer from the newest decoder checkpoint (with its partner) that loads, stepping back over damaged
+    /// ones with a warning naming both; returns the folder, steps done and facts, or null when there is no checkpoint.
+    /// </summary>
+    public (string Folder, long Step, IReadOnlyDictionary<string, string> Facts)? LoadLatestIntact(DecoderTrainer trainer, ILogger log)
+    {
+        (long, IReadOnlyDictionary<string, string>) loaded = default;
+        var folder = TrainingCheckpoint.LoadLatestIntact(DecoderDirectory, f => loaded = Load(trainer, f), log);
+        return folder == null ? null : (folder, loaded.Item1, loaded.Item2);
+    }
 
     /// <summary>
     /// Restores the trainer from the decoder checkpoint <paramref name="decoderFolder"/> (and its discriminator

@@ -1,6 +1,7 @@
-using Microsoft.Extensions.Logging;
+using System.Globalization;
 using RaePipeline.Abstractions;
 using RaePipeline.Data;
+using RaePipeline.Generation;
 using RaePipeline.Imaging;
 using RaePipeline.Training;
 using TorchSharp;
@@ -35,6 +36,7 @@ public sealed class DecoderTrainer : IDisposable
     readonly DiffAugment augment;
     readonly Device device;
     readonly long seed;
+    readonly LossGuard guard;
 
     /// <param name="schedule">Decoder and discriminator learning rate per update (the discriminator's counts its own updates).</param>
     /// <param name="lpips">Frozen LPIPS, or null to train without it. The trainer takes ownership.</param>
@@ -71,7 +73,11 @@ public sealed class DecoderTrainer : IDisposable
         this.seed = seed;
         noise = new NoiseAugmentation(options.NoiseTau);
         augment = new DiffAugment(options.Augment.Translation, options.Augment.Color, options.Augment.Cutout);
+        guard = new LossGuard("train-decoder", options.MaxLossRatio, "lower the learning rate (lr, final_lr) or start the GAN later (gan_start)");
     }
+
+    /// <summary>The L1 of a mid-gray image is at most 0.5 for images in [0, 1]: the yardstick of divergence.</summary>
+    const double MidGrayL1Bound = 0.5;
 
     public DecoderTrainingPlan Plan { get; }
 
@@ -128,27 +134,27 @@ public sealed class DecoderTrainer : IDisposable
             ganValue = gan.item<float>();
             weightValue = weight.item<float>();
         }
-        double totalValue = total.item<float>();
-        if (!double.IsFinite(totalValue))
-            throw new InvalidOperationException(
-                $"train-decoder: the loss became {totalValue} at step {step} (l1 {l1.item<float>()}, lpips {lpipsValue}, gan {ganValue}, weight {weightValue})");
+        double totalValue = total.item<float>(), l1Value = l1.item<float>(), lr = schedule.At(step);
+        guard.Check(step + 1, "L1 reconstruction loss", l1Value, lr, MidGrayL1Bound);
+        guard.Check(step + 1, string.Create(CultureInfo.InvariantCulture,
+            $"loss (l1 {l1Value:G4}, lpips {lpipsValue:G4}, gan {ganValue:G4}, adaptive weight {weightValue:G4})"), totalValue, lr);
 
         decoderOptimizer.zero_grad();
         total.backward();
-        SetLearningRate(decoderOptimizer, schedule.At(step));
+        SetLearningRate(decoderOptimizer, lr);
         decoderOptimizer.step();
         Ema.Update(module);
 
         double discriminatorLoss = double.NaN, accuracy = double.NaN;
         if (discriminator != null && step >= Plan.DiscUpdateStartStep)
             for (int i = 0; i < options.DiscUpdates; i++)
-                (discriminatorLoss, accuracy) = UpdateDiscriminator(latents, real);
+                (discriminatorLoss, accuracy) = UpdateDiscriminator(step, latents, real);
 
-        return new DecoderStepLosses(l1.item<float>(), lpipsValue, ganValue, weightValue, totalValue, discriminatorLoss, accuracy);
+        return new DecoderStepLosses(l1Value, lpipsValue, ganValue, weightValue, totalValue, discriminatorLoss, accuracy);
     }
 
     /// <summary>One hinge-loss update on real images vs a fresh 8-bit reconstruction (decoder in eval mode, no noise).</summary>
-    (double Loss, double Accuracy) UpdateDiscriminator(Tensor latents, Tensor real)
+    (double Loss, double Accuracy) UpdateDiscriminator(long step, Tensor latents, Tensor real)
     {
         using var scope = NewDisposeScope();
         module.eval();
@@ -160,13 +166,15 @@ public sealed class DecoderTrainer : IDisposable
         var logitsFake = discriminator.call(augment.Apply(fake, augmentGenerator));
         var logitsReal = discriminator.call(augment.Apply(real, augmentGenerator));
         var loss = GanLosses.HingeDiscriminator(logitsReal, logitsFake);
+        double lr = schedule.At(DiscriminatorUpdates), value = loss.item<float>();
+        guard.Check(step + 1, "discriminator loss", value, lr);
         loss.backward();
-        SetLearningRate(discriminatorOptimizer, schedule.At(DiscriminatorUpdates));
+        SetLearningRate(discriminatorOptimizer, lr);
         discriminatorOptimizer.step();
         DiscriminatorUpdates++;
         discriminator.eval();
         module.train();
-        return (loss.item<float>(), (logitsReal > logitsFake).to(float32).mean().item<float>());
+        return (value, (logitsReal > logitsFake).to(float32).mean().item<float>());
     }
 
     static void SetLearningRate(OptimizerHelper optimizer, double lr)
@@ -183,9 +191,10 @@ public sealed class DecoderTrainer : IDisposable
         using (no_grad())
         {
             var latents = encoder.Encode(images);
-            reconstruction = WithEmaWeights(() => decoder.Decode(latents).clamp(0, 1));
+            reconstruction = WithEmaWeights(() => decoder.Decode(latents));
         }
-        ImageGrid.Save(path, cat([images.cpu(), reconstruction.cpu()], 0), columns: (int)images.shape[0]);
+        FiniteSamples.Check(reconstruction, "train-decoder: the EMA decoder's reconstructions for the grid", "check the loss curves (lower lr)");
+        ImageGrid.Save(path, cat([images.cpu(), reconstruction.clamp(0, 1).cpu()], 0), columns: (int)images.shape[0]);
     }
 
     /// <summary>Runs <paramref name="action"/> with the EMA weights in the decoder, then puts the trained weights back.</summary>

@@ -47,13 +47,14 @@ public sealed class TrainDecoderJob : Job<TrainDecoderOptions>
         if (options.DiscWeight > 0 && options.DiscUpdates < 1)
             yield return new JobProblem("disc_updates", $"disc_updates must be positive, got {options.DiscUpdates}");
         if (options.DiscWeight > 0)
-            foreach (var (key, message) in options.Discriminator.ToNetworkOptions().Problems())
-                yield return new JobProblem($"discriminator.{key}", message);
+            foreach (var (key, message) in options.Discriminator.Features.Problems())
+                yield return new JobProblem($"discriminator.features.{key}", message);
         if (options.DiscWeight > 0 && (options.Discriminator.KernelSize < 1 || options.Discriminator.KernelSize % 2 == 0))
             yield return new JobProblem("discriminator.kernel_size", $"kernel_size must be odd and positive, got {options.Discriminator.KernelSize}");
         if (options.Augment.Cutout is < 0 or >= 1)
             yield return new JobProblem("augment.cutout", $"augment.cutout must be in [0, 1), got {options.Augment.Cutout}");
         if (options.GridImages < 1) yield return new JobProblem("grid_images", $"grid_images must be positive, got {options.GridImages}");
+        if (!(options.MaxLossRatio >= 0)) yield return new JobProblem("max_loss_ratio", $"max_loss_ratio must be zero (off) or positive, got {options.MaxLossRatio}");
         if (string.IsNullOrWhiteSpace(options.Resume))
             yield return new JobProblem("resume", "resume must be 'auto', 'none' or a decoder checkpoint folder");
     }
@@ -61,12 +62,32 @@ public sealed class TrainDecoderJob : Job<TrainDecoderOptions>
     protected override void Run(JobContext context, TrainDecoderOptions options)
     {
         var log = context.Logger(Name);
+        var (batches, plan) = OpenData(context, options, log);
+        var lpips = OpenLpips(context, options, log);
+        var discriminator = OpenDiscriminator(context, options, log);
+        using var trainer = new DecoderTrainer(context.Components.Encoder, context.Components.Decoder, options, plan, lpips, discriminator,
+            context.Device, context.Seed);
+        var checkpoints = new DecoderCheckpoints(Path.Combine(context.RunDirectory, "train-decoder", "checkpoints"), options.KeepCheckpoints);
+        var facts = Facts(options, plan);
+        long start = Resume(checkpoints, trainer, options, facts, context, log);
+        TrainingCurves.Restore(context, CurvePrefix, start);
+
+        using var gridBatch = batches.Batch(0);
+        var gridImages = gridBatch.Samples[TensorIndex.Slice(0, Math.Min(options.GridImages, gridBatch.Size))];
+        var last = Loop(context, options, trainer, batches, checkpoints, facts, gridImages, start);
+        Finish(context, options, trainer, checkpoints, facts, gridImages, start, last, log);
+    }
+
+    const string CurvePrefix = "train-decoder/";
+
+    /// <summary>The training images (in a fixed seeded order, no flips) and the step plan, checked against the encoder and decoder.</summary>
+    static (ShuffledBatches Batches, DecoderTrainingPlan Plan) OpenData(JobContext context, TrainDecoderOptions options, ILogger log)
+    {
         var encoder = context.Components.Encoder;
         var decoder = context.Components.Decoder;
         if (decoder.LatentShape != encoder.LatentShape)
             throw new InvalidOperationException(
                 $"train-decoder: the decoder decodes latents {decoder.LatentShape} but the encoder makes {encoder.LatentShape}");
-
         var dataset = Datasets.Open(context.Data, context.PipelineDirectory, context.Seed);
         if (dataset.ImageSize != decoder.OutputSize)
             throw new InvalidOperationException(
@@ -78,45 +99,56 @@ public sealed class TrainDecoderJob : Job<TrainDecoderOptions>
         var batches = ShuffledBatches.OfImages(dataset, options.BatchSize, context.Seed, shuffle: true, randomFlip: false);
         var plan = DecoderTrainingPlan.From(options, batches.BatchesPerEpoch);
         log.LogInformation("train-decoder: {Plan}; {Images} images from {Data}", plan, dataset.Count, dataset.Identity);
+        return (batches, plan);
+    }
 
-        var lpips = OpenLpips(context, options, log);
-        var discriminator = OpenDiscriminator(context, options, log);
-        using var trainer = new DecoderTrainer(encoder, decoder, options, plan, lpips, discriminator, context.Device, context.Seed);
-        var checkpoints = new DecoderCheckpoints(Path.Combine(context.RunDirectory, "train-decoder", "checkpoints"), options.KeepCheckpoints);
-        var facts = Facts(options, plan);
-        long start = Resume(checkpoints, trainer, options, facts, context, log);
-
-        using var gridBatch = batches.Batch(0);
-        var gridImages = gridBatch.Samples[TensorIndex.Slice(0, Math.Min(options.GridImages, gridBatch.Size))];
-        using var progress = context.Progress.Start("train-decoder", plan.TotalSteps, "step");
+    /// <summary>Steps from <paramref name="start"/> to the plan's end with their curves, grids and checkpoints; returns the last step's losses.</summary>
+    static DecoderStepLosses? Loop(JobContext context, TrainDecoderOptions options, DecoderTrainer trainer, ShuffledBatches batches,
+        DecoderCheckpoints checkpoints, IReadOnlyDictionary<string, string> facts, Tensor gridImages, long start)
+    {
+        long total = trainer.Plan.TotalSteps;
+        using var progress = context.Progress.Start("train-decoder", total, "step");
         progress.SetDone(start);
         DecoderStepLosses? last = null;
-        for (long step = start; step < plan.TotalSteps; step++)
+        for (long step = start; step < total; step++)
         {
             context.Cancellation.ThrowIfCancellationRequested();
             using (var batch = batches.Batch(step)) last = trainer.Step(step, batch.Samples);
             long done = step + 1;
-            if (done == 1 || done % Math.Max(1, options.LogEvery) == 0 || done == plan.TotalSteps) Record(context.Results, done, last);
+            if (done == 1 || done % Math.Max(1, options.LogEvery) == 0 || done == total) Record(context.Results, done, last);
             if (options.GridEvery > 0 && done % options.GridEvery == 0)
                 trainer.WriteReconstructionGrid(context.RunPath("train-decoder", "grids", $"step-{done:D7}.png"), gridImages);
-            if (options.CheckpointEvery > 0 && done % options.CheckpointEvery == 0 && done < plan.TotalSteps)
-                checkpoints.Save(trainer, done, facts);
+            if (options.CheckpointEvery > 0 && done % options.CheckpointEvery == 0 && done < total)
+                SaveCheckpoint(context, checkpoints, trainer, done, facts);
             progress.Advance(1, last.Status());
         }
+        return last;
+    }
 
-        if (start < plan.TotalSteps) checkpoints.Save(trainer, plan.TotalSteps, facts);
+    /// <summary>The last checkpoint and grid; the EMA weights into the decoder and to <c>output</c>; the final losses.</summary>
+    static void Finish(JobContext context, TrainDecoderOptions options, DecoderTrainer trainer, DecoderCheckpoints checkpoints,
+        IReadOnlyDictionary<string, string> facts, Tensor gridImages, long start, DecoderStepLosses? last, ILogger log)
+    {
+        if (start < trainer.Plan.TotalSteps) SaveCheckpoint(context, checkpoints, trainer, trainer.Plan.TotalSteps, facts);
         trainer.WriteReconstructionGrid(context.RunPath("train-decoder", "grids", "final.png"), gridImages);
         trainer.UseEmaWeights();
         log.LogInformation("train-decoder: the decoder now holds its EMA weights (decay {Decay}); later jobs of this run decode with them",
             options.EmaDecay);
         var output = context.RunPath(options.Output);
-        SafeTensorsFile.Write(output, decoder.Module.state_dict());
+        SafeTensorsFile.Write(output, context.Components.Decoder.Module.state_dict());
         log.LogInformation("train-decoder: EMA decoder weights written to {Path}", output);
-        if (last != null)
-        {
-            context.Results.Record("train-decoder/final_l1", last.L1);
-            context.Results.Record("train-decoder/final_loss", last.Total);
-        }
+        if (last == null) return;
+        context.Results.Record("train-decoder/final_l1", last.L1);
+        context.Results.Record("train-decoder/final_loss", last.Total);
+    }
+
+    /// <summary>The curves first, so that on disk they always reach the newest checkpoint; only the main rank writes.</summary>
+    static void SaveCheckpoint(JobContext context, DecoderCheckpoints checkpoints, DecoderTrainer trainer, long step,
+        IReadOnlyDictionary<string, string> facts)
+    {
+        if (!context.ProcessGroup.IsMain) return; // one rank writes
+        TrainingCurves.Save(context);
+        checkpoints.Save(trainer, step, facts);
     }
 
     static void Record(RunResults results, long step, DecoderStepLosses losses)
@@ -157,7 +189,7 @@ public sealed class TrainDecoderJob : Job<TrainDecoderOptions>
             return null;
         }
         var d = options.Discriminator;
-        var networkOptions = d.ToNetworkOptions();
+        var networkOptions = d.Features;
         DinoFeatureNetwork features;
         if (d.Random)
         {
@@ -191,16 +223,32 @@ public sealed class TrainDecoderJob : Job<TrainDecoderOptions>
         ["gan"] = (options.DiscWeight > 0).ToString(),
     };
 
+    /// <summary>
+    /// Restores the trainer as <c>resume</c> says (<c>auto</c>: the newest intact checkpoint, stepping back over damaged
+    /// ones; a folder; <c>none</c>) after removing what a killed checkpoint write left; returns the steps done.
+    /// </summary>
     static long Resume(DecoderCheckpoints checkpoints, DecoderTrainer trainer, TrainDecoderOptions options,
         IReadOnlyDictionary<string, string> facts, JobContext context, ILogger log)
     {
-        bool auto = options.Resume.Equals("auto", StringComparison.OrdinalIgnoreCase);
+        if (context.ProcessGroup.IsMain) // the rank that writes checkpoints clears what a killed write left
+            foreach (var removed in checkpoints.RemoveUnfinished())
+                log.LogWarning("train-decoder: removed {Folder}, left by a checkpoint write that did not finish", removed);
         if (options.Resume.Equals("none", StringComparison.OrdinalIgnoreCase)) return 0;
-        var folder = auto ? checkpoints.Latest() : context.ResolvePath(options.Resume);
-        if (folder == null) return 0;
-        if (!Directory.Exists(folder))
-            throw new TrainingCheckpointException($"train-decoder: resume checkpoint folder {folder} does not exist", folder);
-        var (step, saved) = DecoderCheckpoints.Load(trainer, folder);
+        string folder;
+        long step;
+        IReadOnlyDictionary<string, string> saved;
+        if (options.Resume.Equals("auto", StringComparison.OrdinalIgnoreCase))
+        {
+            if (checkpoints.LoadLatestIntact(trainer, log) is not { } latest) return 0;
+            (folder, step, saved) = latest;
+        }
+        else
+        {
+            folder = context.ResolvePath(options.Resume);
+            if (!Directory.Exists(folder))
+                throw new TrainingCheckpointException($"train-decoder: resume checkpoint folder {folder} does not exist", folder);
+            (step, saved) = DecoderCheckpoints.Load(trainer, folder);
+        }
         foreach (var (key, value) in facts)
             if (saved.TryGetValue(key, out var before) && before != value)
                 throw new TrainingCheckpointException(

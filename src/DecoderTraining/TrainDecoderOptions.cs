@@ -51,6 +51,10 @@ public sealed class TrainDecoderOptions
     public int DiscUpdates { get; set; } = 1;
     public double MaxDWeight { get; set; } = 1e4;
 
+    /// <summary>Stop when a step's L1 exceeds this many times 0.5, the largest L1 of a mid-gray image: the decoder
+    /// diverged; 0 checks only for NaN and infinity (every loss is checked for those).</summary>
+    public double MaxLossRatio { get; set; } = 100;
+
     /// <summary>The decoder parameter the adaptive GAN weight balances gradients at (its last layer).</summary>
     public string LastLayer { get; set; } = "decoder_pred.weight";
 
@@ -81,31 +85,23 @@ public sealed class TrainDecoderOptions
     public string Output { get; set; } = "decoder/model.safetensors";
 }
 
-/// <summary>The discriminator of <c>train-decoder</c>: a frozen DINO ViT and trainable heads.</summary>
+/// <summary>
+/// The discriminator of <c>train-decoder</c>: a frozen DINO ViT (sizes under <c>features</c>, DINO ViT-S/8 by
+/// default) looked through by trainable heads.
+/// </summary>
 public sealed class DiscriminatorOptions
 {
     /// <summary>DINO ViT-S/8 weights (dino_vit_small_patch8_224.pth); ignored when <see cref="Random"/>.</summary>
     public string Weights { get; set; } = "models/discs/dino_vit_small_patch8_224.pth";
 
-    /// <summary>Use a randomly initialized feature network of the sizes below (tests, CPU quickstarts) instead of DINO weights.</summary>
+    /// <summary>Use a randomly initialized feature network of the <see cref="Features"/> sizes (tests, CPU quickstarts) instead of DINO weights.</summary>
     public bool Random { get; set; }
 
-    public int EmbedDim { get; set; } = 384;
-    public int Depth { get; set; } = 12;
-    public int NumHeads { get; set; } = 6;
-    public int PatchSize { get; set; } = 8;
-    public int InputSize { get; set; } = 224;
-    public double MlpRatio { get; set; } = 4.0;
-    public int[] KeyDepths { get; set; } = [2, 5, 8, 11];
+    /// <summary>Sizes of the frozen ViT the heads look through (they must match <see cref="Weights"/>).</summary>
+    public DinoFeatureNetworkOptions Features { get; set; } = new();
 
     /// <summary>Kernel of the heads' residual convolution.</summary>
     public int KernelSize { get; set; } = 9;
-
-    public DinoFeatureNetworkOptions ToNetworkOptions() => new()
-    {
-        EmbedDim = EmbedDim, Depth = Depth, NumHeads = NumHeads, PatchSize = PatchSize, InputSize = InputSize,
-        MlpRatio = MlpRatio, KeyDepths = KeyDepths,
-    };
 }
 
 /// <summary>DiffAugment policies for the discriminator's inputs.</summary>

@@ -68,6 +68,11 @@ public sealed class SampleJob : Job<SampleJobOptions>
             plan.FirstItem, plan.EndItem - 1, count, options.Shard ?? "no shard", components.NameOf(PipelineRole.Sampler),
             grid.shape[0], sampler.FunctionEvaluations((int)grid.shape[0]), velocity.Description);
 
+        if (plan.EndBatch == plan.FirstBatch)
+        {
+            WriteEmptyShard(context, options, plan, decoder.OutputSize, folder, count, logger);
+            return;
+        }
         // Velocity evaluations per batch: the sampler's calls of the field (each call evaluates every image of the
         // batch once), counted here so adaptive samplers (dopri5) report what they used.
         var evaluations = new List<int>();
@@ -92,9 +97,11 @@ public sealed class SampleJob : Job<SampleJobOptions>
                 var generator = new Generator(SampleSeeds.For(seed, SampleSeeds.SamplerStream, batchIndex++));
                 var (x, y) = velocity.Prepare(noise, batchLabels);
                 calls = 0;
-                var sampled = velocity.Result(sampler.Sample(counted, x, y, grid.to(context.Device), generator));
+                var sampled = FiniteSamples.Check(velocity.Result(sampler.Sample(counted, x, y, grid.to(context.Device), generator)),
+                    $"sample: the latents of images {start}..{end - 1}", "check the denoiser's weights, the guidance scale and the sampler's steps");
                 evaluations.Add(calls);
-                var decoded = decoder.Decode(components.Statistics?.Denormalize(sampled) ?? sampled);
+                var decoded = FiniteSamples.Check(decoder.Decode(components.Statistics?.Denormalize(sampled) ?? sampled),
+                    $"sample: the decoded images {start}..{end - 1}", "check the decoder's weights and the latent statistics (stat.pt)");
                 var pixels = PixelConversion.ToUint8Hwc(decoded);
                 images.Add(pixels.MoveToOuterDisposeScope());
                 if (options.WritePngs)
@@ -111,10 +118,8 @@ public sealed class SampleJob : Job<SampleJobOptions>
         if (options.ClassGridImages > 0)
             using (var byClass = ClassRows(all, labels[plan.FirstItem..plan.EndItem], options.ClassGridImages))
                 ImageGrid.Save(Path.Combine(folder, "grid_by_class.png"), byClass, options.ClassGridImages);
-        var npzName = plan.Count == 1 ? "samples.npz" : $"samples.shard-{plan.Index}-of-{plan.Count}.npz";
         using var shardLabels = labels[plan.FirstItem..plan.EndItem].contiguous();
-        using var index = torch.arange(plan.FirstItem, plan.EndItem, dtype: int64);
-        NpzFile.Write(Path.Combine(folder, npzName), [new("arr_0", all), new("arr_1", shardLabels), new("index", index)]);
+        var npzName = WriteNpz(folder, plan, all, shardLabels);
         context.Results.Record("sample/images", all.shape[0]);
         context.Results.Record("sample/nfe", sampler.FunctionEvaluations((int)grid.shape[0]));
         context.Results.Record("sample/seconds_per_image", bar.Elapsed.TotalSeconds / Math.Max(1, all.shape[0]));
@@ -122,6 +127,28 @@ public sealed class SampleJob : Job<SampleJobOptions>
         logger.LogInformation("velocity evaluations per image: {Mean:F1} on average over {Batches} batches (min {Min}, max {Max})",
             evaluations.Average(), evaluations.Count, evaluations.Min(), evaluations.Max());
         logger.LogInformation("wrote {Count} images to {Folder} ({Npz}, grid.png)", all.shape[0], folder, npzName);
+    }
+
+    /// <summary>The ADM npz of the plan's images (pixels (n, H, W, 3) uint8, labels (n,)); returns its file name.</summary>
+    static string WriteNpz(string folder, ShardPlan plan, Tensor pixels, Tensor labels)
+    {
+        var npzName = plan.Count == 1 ? "samples.npz" : $"samples.shard-{plan.Index}-of-{plan.Count}.npz";
+        using var index = torch.arange(plan.FirstItem, plan.EndItem, dtype: int64);
+        NpzFile.Write(Path.Combine(folder, npzName), [new("arr_0", pixels), new("arr_1", labels), new("index", index)]);
+        return npzName;
+    }
+
+    /// <summary>A shard with no batch (more shards than batches): a valid npz of zero images, which merge-samples joins like any other.</summary>
+    static void WriteEmptyShard(JobContext context, SampleJobOptions options, ShardPlan plan, int imageSize, string folder, int count,
+        ILogger logger)
+    {
+        using var pixels = torch.zeros([0, imageSize, imageSize, 3], dtype: uint8);
+        using var labels = torch.zeros([0], dtype: int64);
+        var npzName = WriteNpz(folder, plan, pixels, labels);
+        context.Results.Record("sample/images", 0);
+        logger.LogWarning(
+            "shard {Shard} has nothing to do: {Count} images make {Batches} batches of {BatchSize}, fewer than {Shards} shards; " +
+            "wrote an empty {Npz} for merge-samples", options.Shard, count, plan.Batches, plan.BatchSize, plan.Count, npzName);
     }
 
     /// <summary>

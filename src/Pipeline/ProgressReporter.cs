@@ -29,6 +29,7 @@ public sealed class ProgressBar : IDisposable
     readonly string unit;
     readonly Stopwatch clock = Stopwatch.StartNew();
     TimeSpan lastDrawn = TimeSpan.MinValue;
+    long doneAtStart;
     string status = "";
     bool finished;
 
@@ -46,8 +47,8 @@ public sealed class ProgressBar : IDisposable
     public long Done { get; private set; }
     public TimeSpan Elapsed => clock.Elapsed;
 
-    /// <summary>Items per second so far.</summary>
-    public double Rate => Done / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
+    /// <summary>Items per second since the start (items done before <see cref="SetDone"/>, by an earlier run, do not count).</summary>
+    public double Rate => (Done - doneAtStart) / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
 
     public void Advance(long count = 1, string? newStatus = null)
     {
@@ -56,10 +57,11 @@ public sealed class ProgressBar : IDisposable
         Draw(force: false);
     }
 
-    /// <summary>Starts counting at <paramref name="done"/> (a resumed run).</summary>
+    /// <summary>Starts counting at <paramref name="done"/> (a resumed run): the rate and ETA count only what is done from here.</summary>
     public void SetDone(long done)
     {
         Done = done;
+        doneAtStart = done;
         clock.Restart();
     }
 

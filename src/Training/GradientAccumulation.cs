@@ -14,7 +14,8 @@ public static class GradientAccumulation
     /// <summary>
     /// Zeroes the gradients of <paramref name="module"/>, then for i = 0..k-1 back-propagates
     /// <c>lossOf(i) / k</c> (<paramref name="lossOf"/> returns a scalar mean loss over micro-batch i). Returns the
-    /// mean of the k losses, the loss of the whole batch.
+    /// mean of the k losses, the loss of the whole batch (not checked here: a NaN shows in it, and the caller checks
+    /// it before the optimizer step, naming the step).
     /// </summary>
     public static double Backward(nn.Module module, int microBatches, Func<int, Tensor> lossOf)
     {
@@ -26,10 +27,8 @@ public static class GradientAccumulation
             using var scope = NewDisposeScope();
             var loss = lossOf(i);
             if (loss.numel() != 1) throw new InvalidOperationException($"micro-batch {i}: the loss must be a scalar, got [{string.Join(", ", loss.shape)}]");
-            double value = loss.ToDouble();
-            if (!double.IsFinite(value)) throw new ArithmeticException($"micro-batch {i}: the loss is {value}");
             (loss / microBatches).backward();
-            total += value;
+            total += loss.ToDouble();
         }
         return total / microBatches;
     }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using RaePipeline.Abstractions;
 using RaePipeline.Data;
 using RaePipeline.FlowMatching;
@@ -44,11 +45,11 @@ public sealed class SampleGridWriter
         velocity = PipelineGuidance.Velocity(components, denoiser);
     }
 
-    public void Write(string path, TrainingLog log)
+    public void Write(string path, ILogger log)
     {
         if (decoder.LatentShape != denoiser.LatentShape)
         {
-            log.Warning($"no sample grid: the decoder decodes {decoder.LatentShape}, the denoiser makes {denoiser.LatentShape}");
+            log.LogWarning("no sample grid: the decoder decodes {Decoded}, the denoiser makes {Made}", decoder.LatentShape, denoiser.LatentShape);
             return;
         }
         var module = denoiser.Module;
@@ -64,11 +65,13 @@ public sealed class SampleGridWriter
             var labels = torch.arange(count, dtype: int64).remainder(numClasses).to(context.Device);
             var (x, y) = velocity.Prepare(noise, labels);
             var grid = sampler.TimeGrid(denoiser.LatentShape);
-            var latents = velocity.Result(sampler.Sample(velocity.Field, x, y, grid));
+            var latents = FiniteSamples.Check(velocity.Result(sampler.Sample(velocity.Field, x, y, grid)),
+                "train: the sample grid's latents", "the EMA denoiser or the guidance gives NaN or infinity; check the loss curve and the guidance scale");
             var statistics = context.Components.Statistics;
-            var images = decoder.Decode(statistics?.Denormalize(latents) ?? latents).clamp(0, 1);
-            ImageGrid.Save(path, images, columns: (int)Math.Ceiling(Math.Sqrt(count)));
-            log.Info($"sample grid {path}");
+            var images = FiniteSamples.Check(decoder.Decode(statistics?.Denormalize(latents) ?? latents),
+                "train: the sample grid's decoded images", "check the decoder's weights and the latent statistics");
+            ImageGrid.Save(path, images.clamp(0, 1), columns: (int)Math.Ceiling(Math.Sqrt(count)));
+            log.LogInformation("sample grid {Path}", path);
         }
         finally
         {

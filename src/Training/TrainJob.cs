@@ -1,25 +1,17 @@
-using System.Diagnostics;
 using System.Globalization;
-using RaePipeline.Abstractions;
-using RaePipeline.Data;
-using RaePipeline.FlowMatching;
-using RaePipeline.Imaging;
+using Microsoft.Extensions.Logging;
 using RaePipeline.Pipeline;
-using RaePipeline.Weights;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace RaePipeline.Training;
 
 /// <summary>
 /// Stage-2 training (official <c>src/train.py</c>, with working gradient accumulation): the pipeline's denoiser
 /// learns the flow-matching velocity on the encoder's latents of the pipeline's data, normalized with the pipeline's
-/// latent statistics when it has them. Per optimizer step: gradients zeroed once; per micro-batch latents (from the
-/// latent cache or encoded on the fly, then normalized), labels replaced
-/// by the null label with probability <c>class_dropout</c>, noise and shifted times drawn, loss / k back-propagated;
-/// then clipping, the scheduled learning rate, AdamW and the EMA update. Checkpoints every <c>checkpoint_every</c>
-/// steps and at the end under <c>train/checkpoints</c>; <c>resume: auto</c> continues exactly from the latest
-/// one. Afterwards the denoiser holds the EMA weights, so a following <c>sample</c> job samples with them.
+/// latent statistics when it has them. The pieces: <see cref="TrainingInputs"/> (checks, data, latent cache),
+/// <see cref="DenoiserTrainer"/> (AdamW, EMA, schedule, generators; the optimizer step), <see cref="TrainingOutputs"/>
+/// (curves, log lines, checkpoints, sample grids). Checkpoints every <c>checkpoint_every</c> steps and at the end
+/// under <c>train/checkpoints</c>; <c>resume: auto</c> continues exactly from the newest intact one. Afterwards the
+/// denoiser holds the EMA weights, so a following <c>sample</c> job samples with them.
 /// </summary>
 public sealed class TrainJob : Job<TrainJobOptions>
 {
@@ -45,6 +37,7 @@ public sealed class TrainJob : Job<TrainJobOptions>
         if (o.EmaDecay is < 0 or > 1) yield return new JobProblem("ema_decay", $"must lie in [0, 1], got {o.EmaDecay}");
         if (o.ClipGrad < 0) yield return new JobProblem("clip_grad", $"must be zero (off) or positive, got {o.ClipGrad}");
         if (o.ClassDropout is < 0 or >= 1) yield return new JobProblem("class_dropout", $"must lie in [0, 1), got {o.ClassDropout}");
+        if (!(o.MaxLossRatio >= 0)) yield return new JobProblem("max_loss_ratio", $"must be zero (off) or positive, got {o.MaxLossRatio}");
         string? timeProblem = null;
         try
         {
@@ -71,205 +64,86 @@ public sealed class TrainJob : Job<TrainJobOptions>
 
     protected override void Run(JobContext context, TrainJobOptions options)
     {
+        var log = context.Logger(Name);
         var components = context.Components;
         var denoiser = components.Denoiser;
-        var encoder = components.Encoder;
-        if (encoder.LatentShape != denoiser.LatentShape)
-            throw new InvalidOperationException(
-                $"the encoder produces latents {encoder.LatentShape} but the denoiser '{components.NameOf(PipelineRole.Denoiser)}' " +
-                $"denoises {denoiser.LatentShape}: set the denoiser's input size and channels to the encoder's latent");
-        var module = denoiser.Module;
-        var device = context.Device;
-        int microBatch = options.BatchSize / options.GradAccumulation;
-        var checkpoints = Path.Combine(context.RunDirectory, "train", "checkpoints");
-        using var log = new TrainingLog(context.Logger("train"), context.RunPath("train.log"));
+        using var inputs = TrainingInputs.Open(context, options, log);
+        using var trainer = new DenoiserTrainer(denoiser, components.NameOf(PipelineRole.Denoiser), options, inputs, context.Seed);
+        var facts = trainer.Facts(components.NameOf(PipelineRole.Denoiser), components.NameOf(PipelineRole.Encoder),
+            inputs.Dataset.Identity, context.Seed);
+        Resume(context, options, trainer.State, facts, log);
+        TrainingCurves.Restore(context, TrainingOutputs.CurvePrefix, trainer.State.Step);
+        log.LogInformation("{Plan}", Plan(components, options, inputs, trainer));
 
-        var dataset = Datasets.Open(context.Data, context.PipelineDirectory, context.Seed);
-        if (dataset.NumClasses > denoiser.NumClasses)
-            throw new InvalidOperationException(
-                $"the data has {dataset.NumClasses} classes but the denoiser knows {denoiser.NumClasses} (set its num_classes)");
-        var statistics = components.Statistics;
-        if (statistics != null && statistics.Shape != denoiser.LatentShape)
-            throw new InvalidOperationException(
-                $"the latent statistics are {statistics.Shape} but the denoiser denoises {denoiser.LatentShape}: " +
-                "they belong to another encoder or input size (recompute them with the stats job)");
-        long batchSeed = (long)SeedDerivation.Derive(context.Seed, "train-batches");
-        using var source = OpenLatents(context, options, dataset, encoder, microBatch, batchSeed, log);
+        var samples = options.SampleEvery > 0
+            ? new SampleGridWriter(context, denoiser, trainer.Ema, options.SampleCount, inputs.Dataset.NumClasses)
+            : null;
+        var outputs = new TrainingOutputs(context, options, trainer, samples, log);
+        Loop(context, options, trainer, outputs);
+        outputs.Finished();
 
-        var parameters = TrainingState.TrainableParameters(module);
-        if (parameters.Count == 0)
-            throw new InvalidOperationException($"the denoiser '{components.NameOf(PipelineRole.Denoiser)}' has no trainable parameters");
-        var schedule = LearningRateSchedule.From(options.Schedule, options.Steps);
-        var shift = options.ShiftDim > 0
-            ? TimeShift.FromDimensions(options.ShiftDim, options.ShiftBase)
-            : TimeShift.FromLatent(denoiser.LatentShape, options.ShiftBase);
-        var loss = new FlowMatchingLoss(FlowMatching.TimeDistribution.Parse(options.TimeDistribution), shift);
+        trainer.Ema.CopyTo(denoiser.Module);
+        denoiser.Module.eval();
+        log.LogInformation("training done at step {Step}: the denoiser now holds the EMA weights (decay {Decay}) for sampling",
+            trainer.State.Step, options.EmaDecay);
+    }
 
-        using var optimizer = torch.optim.AdamW(parameters.Select(p => p.Parameter), schedule.At(0),
-            options.Betas[0], options.Betas[1], options.Eps, options.WeightDecay);
-        using var ema = new ExponentialMovingAverage(module, options.EmaDecay);
-        using var noise = new Generator(SeedDerivation.Derive(context.Seed, "train-noise"), torch.CPU);
-        using var dropout = new Generator(SeedDerivation.Derive(context.Seed, "train-label-dropout"), torch.CPU);
-        var facts = new Dictionary<string, string>(StringComparer.Ordinal)
+    /// <summary>Optimizer steps up to <c>steps</c>, each followed by its outputs; a cancelled run writes a checkpoint first.</summary>
+    static void Loop(JobContext context, TrainJobOptions options, DenoiserTrainer trainer, TrainingOutputs outputs)
+    {
+        trainer.State.Model.train();
+        using var bar = context.Progress.Start("train", options.Steps, "step");
+        bar.SetDone(trainer.State.Step);
+        try
         {
-            ["denoiser"] = components.NameOf(PipelineRole.Denoiser),
-            ["encoder"] = components.NameOf(PipelineRole.Encoder),
-            ["dataset"] = dataset.Identity,
-            ["seed"] = context.Seed.ToString(CultureInfo.InvariantCulture),
-            ["batch_size"] = options.BatchSize.ToString(CultureInfo.InvariantCulture),
-            ["grad_accumulation"] = options.GradAccumulation.ToString(CultureInfo.InvariantCulture),
-            ["schedule"] = schedule.ToString(),
-            ["time_distribution"] = loss.Times.Name,
-            ["shift"] = shift.S.ToString("R", CultureInfo.InvariantCulture),
-            ["latent_statistics"] = statistics == null ? "none" : $"{statistics.Shape} mean {(statistics.Mean is null ? "none" : "given")} eps {statistics.Eps}",
-        };
-        var state = new TrainingState
+            while (trainer.State.Step < options.Steps)
+            {
+                context.Cancellation.ThrowIfCancellationRequested();
+                var (loss, lr) = trainer.Step();
+                bar.Advance(1, string.Create(CultureInfo.InvariantCulture, $"loss {loss:F4} lr {lr:G3}"));
+                outputs.AfterStep(loss, lr);
+            }
+        }
+        catch (OperationCanceledException)
         {
-            Model = module,
-            Ema = ema,
-            Optimizer = optimizer,
-            Parameters = parameters,
-            Generators = new Dictionary<string, Generator> { ["noise"] = noise, ["label_dropout"] = dropout },
-            Facts = new Dictionary<string, string>(facts),
-        };
-        Resume(context, options, state, checkpoints, facts, log);
+            outputs.Interrupted();
+            throw;
+        }
+    }
 
-        log.Info(string.Create(CultureInfo.InvariantCulture,
-            $"training {components.NameOf(PipelineRole.Denoiser)} ({parameters.Sum(p => p.Parameter.numel()):N0} trainable parameters) " +
-            $"on {dataset.Count} images ({dataset.NumClasses} classes, {source.BatchesPerEpoch} micro-batches per epoch) " +
-            $"for {options.Steps} steps of {options.BatchSize} ({options.GradAccumulation} x {microBatch}); lr {schedule}; " +
+    static string Plan(IPipelineComponents components, TrainJobOptions options, TrainingInputs inputs, DenoiserTrainer trainer) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"training {components.NameOf(PipelineRole.Denoiser)} ({trainer.TrainableParameters:N0} trainable parameters) " +
+            $"on {inputs.Dataset.Count} images ({inputs.Dataset.NumClasses} classes, {inputs.BatchesPerEpoch} micro-batches per epoch) " +
+            $"for {options.Steps} steps of {options.BatchSize} ({options.GradAccumulation} x {inputs.MicroBatchSize}); lr {trainer.Schedule}; " +
             $"AdamW betas ({options.Betas[0]}, {options.Betas[1]}) wd {options.WeightDecay}; EMA {options.EmaDecay}; " +
-            $"clip {(options.ClipGrad > 0 ? options.ClipGrad : "off")}; class dropout {options.ClassDropout}; times {loss.Times.Name}, {shift}; " +
-            $"latent statistics: {(statistics == null ? "none (raw latents)" : "normalizing (z - mean) / sqrt(var + eps)")}"));
+            $"clip {(options.ClipGrad > 0 ? options.ClipGrad : "off")}; class dropout {options.ClassDropout}; " +
+            $"times {trainer.Loss.Times.Name}, {trainer.Loss.Shift}; max loss ratio {(options.MaxLossRatio > 0 ? options.MaxLossRatio : "off")}; " +
+            $"latent statistics: {(inputs.Statistics == null ? "none (raw latents)" : "normalizing (z - mean) / sqrt(var + eps)")}");
 
-        var runTimer = Stopwatch.StartNew();
-        long firstStep = state.Step;
-        long lastCheckpoint = state.Step > 0 ? state.Step : -1; // a resumed run starts at its checkpoint
-        long lastGrid = -1;
-        double intervalLoss = 0;
-        long intervalSteps = 0;
-        double lastLoss = double.NaN;
-        var samples = options.SampleEvery > 0 ? new SampleGridWriter(context, denoiser, ema, options.SampleCount, dataset.NumClasses) : null;
-
-        module.train();
-        using (var bar = context.Progress.Start("train", options.Steps, "step"))
-        {
-            bar.SetDone(state.Step);
-            try
-            {
-                while (state.Step < options.Steps)
-                {
-                    context.Cancellation.ThrowIfCancellationRequested();
-                    using var scope = NewDisposeScope();
-                    long step = state.Step;
-                    double lr = schedule.At(step);
-                    foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
-                    double value = GradientAccumulation.Backward(module, options.GradAccumulation, i =>
-                    {
-                        var (latents, labels) = source.Batch(step * options.GradAccumulation + i);
-                        var z = statistics?.Normalize(latents) ?? latents;
-                        var y = DropLabels(labels, dropout, options.ClassDropout, denoiser.NullLabel);
-                        using var terms = loss.Compute(denoiser.Forward, z, y, noise);
-                        return terms.Mean();
-                    });
-                    if (options.ClipGrad > 0) torch.nn.utils.clip_grad_norm_(parameters.Select(p => p.Parameter), options.ClipGrad);
-                    optimizer.step();
-                    ema.Update(module);
-                    state.Step++;
-                    lastLoss = value;
-                    intervalLoss += value;
-                    intervalSteps++;
-                    bar.Advance(1, string.Create(CultureInfo.InvariantCulture, $"loss {value:F4} lr {lr:G3}"));
-
-                    if (state.Step % options.LogEvery == 0 || state.Step == options.Steps)
-                    {
-                        double mean = intervalLoss / intervalSteps;
-                        context.Results.AddPoint("train/loss", state.Step, mean);
-                        double rate = (state.Step - firstStep) / Math.Max(runTimer.Elapsed.TotalSeconds, 1e-9);
-                        var eta = TimeSpan.FromSeconds((options.Steps - state.Step) / Math.Max(rate, 1e-9));
-                        log.Info(string.Create(CultureInfo.InvariantCulture,
-                            $"step {state.Step}/{options.Steps} loss {mean:F6} lr {lr:G4} {rate:F2} it/s ETA {eta:hh\\:mm\\:ss}"));
-                        intervalLoss = 0;
-                        intervalSteps = 0;
-                    }
-                    if (options.CheckpointEvery > 0 && state.Step % options.CheckpointEvery == 0 && state.Step < options.Steps)
-                        lastCheckpoint = SaveCheckpoint(checkpoints, state, options, log);
-                    if (samples != null && state.Step % options.SampleEvery == 0)
-                    {
-                        samples.Write(context.RunPath("train", "samples", $"step-{state.Step:D8}.png"), log);
-                        lastGrid = state.Step;
-                    }
-                }
-            }
-            catch (OperationCanceledException)
-            {
-                if (state.Step > firstStep && lastCheckpoint != state.Step)
-                {
-                    log.Warning($"cancelled at step {state.Step}: writing a checkpoint to resume from");
-                    SaveCheckpoint(checkpoints, state, options, log);
-                }
-                throw;
-            }
-        }
-
-        if (lastCheckpoint != state.Step && state.Step > firstStep) SaveCheckpoint(checkpoints, state, options, log);
-        if (samples != null && lastGrid != state.Step)
-            samples.Write(context.RunPath("train", "samples", $"step-{state.Step:D8}.png"), log);
-
-        ema.CopyTo(module);
-        module.eval();
-        log.Info($"training done at step {state.Step}: the denoiser now holds the EMA weights (decay {options.EmaDecay}) for sampling");
-
-        double seconds = runTimer.Elapsed.TotalSeconds;
-        context.Results.Record("train/steps", state.Step);
-        if (state.Step > firstStep)
-        {
-            context.Results.Record("train/final_loss", lastLoss);
-            context.Results.Record("train/seconds", seconds);
-            context.Results.Record("train/steps_per_second", (state.Step - firstStep) / Math.Max(seconds, 1e-9));
-        }
-    }
-
-    /// <summary>labels: (B,) -> labels with each replaced by <paramref name="nullLabel"/> with probability p (seeded).</summary>
-    static Tensor DropLabels(Tensor labels, Generator generator, double probability, long nullLabel)
+    /// <summary>
+    /// Restores <paramref name="state"/> as <c>resume</c> says: <c>auto</c> from the newest intact checkpoint of the
+    /// run (stepping back over damaged ones), a folder from that one, <c>none</c> from nothing. Leftovers of a
+    /// checkpoint write that was killed are removed first.
+    /// </summary>
+    static void Resume(JobContext context, TrainJobOptions options, TrainingState state, IReadOnlyDictionary<string, string> facts, ILogger log)
     {
-        using var scope = NewDisposeScope();
-        var drop = torch.rand([labels.shape[0]], generator: generator).lt(probability).to(labels.device);
-        return torch.where(drop, torch.full_like(labels, nullLabel), labels).MoveToOuterDisposeScope();
-    }
-
-    static LatentBatchSource OpenLatents(JobContext context, TrainJobOptions options, IImageDataset dataset, IEncoder encoder,
-        int microBatch, long batchSeed, TrainingLog log)
-    {
-        var data = context.Data;
-        if (string.IsNullOrWhiteSpace(data.LatentCache))
-        {
-            log.Info("no data.latent_cache: encoding images on the fly (set data.latent_cache to encode once)");
-            return LatentBatchSource.Encoding(dataset, encoder, microBatch, batchSeed, data.RandomFlip, context.Device);
-        }
-        var cache = LatentCache.Open(context.ResolvePath(data.LatentCache), dataset, encoder,
-            context.Components.NameOf(PipelineRole.Encoder), context.Device,
-            options.EncodeBatchSize > 0 ? options.EncodeBatchSize : microBatch,
-            logger: context.Logger("train"), progress: context.Progress, cancellation: context.Cancellation);
-        log.Info($"latents from the cache {cache.Folder}");
-        return LatentBatchSource.FromCache(cache, microBatch, batchSeed, data.RandomFlip, context.Device);
-    }
-
-    static void Resume(JobContext context, TrainJobOptions options, TrainingState state, string checkpoints,
-        IReadOnlyDictionary<string, string> facts, TrainingLog log)
-    {
+        var checkpoints = TrainingOutputs.CheckpointFolder(context);
+        if (context.ProcessGroup.IsMain) // the rank that writes checkpoints clears what a killed write left
+            foreach (var removed in TrainingCheckpoint.RemoveUnfinished(checkpoints))
+                log.LogWarning("removed {Folder}, left by a checkpoint write that did not finish", removed);
         string? folder;
         switch (options.Resume.Trim().ToLowerInvariant())
         {
             case "none":
                 if (TrainingCheckpoint.Latest(checkpoints) is { } existing)
-                    log.Warning($"resume: none, although {existing} exists: starting from scratch, later checkpoints replace it");
+                    log.LogWarning("resume: none, although {Existing} exists: starting from scratch, later checkpoints replace it", existing);
                 return;
             case "auto":
-                folder = TrainingCheckpoint.Latest(checkpoints);
+                folder = TrainingCheckpoint.LoadLatestIntact(checkpoints, f => TrainingCheckpoint.Load(f, state), log);
                 if (folder == null)
                 {
-                    log.Info($"no checkpoint under {checkpoints}: starting from scratch");
+                    log.LogInformation("no checkpoint under {Folder}: starting from scratch", checkpoints);
                     return;
                 }
                 break;
@@ -277,22 +151,16 @@ public sealed class TrainJob : Job<TrainJobOptions>
                 folder = context.ResolvePath(options.Resume);
                 if (!Directory.Exists(folder))
                     throw new TrainingCheckpointException($"resume: checkpoint folder not found: {folder}", folder);
+                TrainingCheckpoint.Load(folder, state);
                 break;
         }
-        TrainingCheckpoint.Load(folder, state);
-        log.Info($"resumed from {folder} at step {state.Step}");
+        log.LogInformation("resumed from {Folder} at step {Step}", folder, state.Step);
         foreach (var (key, value) in facts)
             if (state.Facts.TryGetValue(key, out var saved) && saved != value)
-                log.Warning($"resume: {key} was '{saved}' in the checkpoint and is '{value}' now: the run will not repeat the original exactly");
+                log.LogWarning("resume: {Key} was '{Saved}' in the checkpoint and is '{Value}' now: the run will not repeat the original exactly",
+                    key, saved, value);
         state.Facts = new Dictionary<string, string>(facts);
         if (state.Step >= options.Steps)
-            log.Info($"the checkpoint is at step {state.Step}, at or past steps ({options.Steps}): nothing left to train");
-    }
-
-    static long SaveCheckpoint(string checkpoints, TrainingState state, TrainJobOptions options, TrainingLog log)
-    {
-        var folder = TrainingCheckpoint.Save(checkpoints, state, options.KeepCheckpoints);
-        log.Info($"checkpoint {folder}");
-        return state.Step;
+            log.LogInformation("the checkpoint is at step {Step}, at or past steps ({Steps}): nothing left to train", state.Step, options.Steps);
     }
 }

@@ -52,7 +52,11 @@ public sealed class TrainJobOptions
     /// <summary>Checkpoints to keep (the newest); 0 keeps all.</summary>
     public int KeepCheckpoints { get; set; } = 3;
 
-    /// <summary>Log (console, train.log) and add a point to the <c>train/loss</c> curve every this many steps.</summary>
+    /// <summary>Stop when a step's loss exceeds this many times the loss of predicting zero velocity on its batch: the run
+    /// diverged (a fresh model starts near 1 times, and training goes below); 0 checks only for NaN and infinity.</summary>
+    public double MaxLossRatio { get; set; } = 100;
+
+    /// <summary>Log (console, run.log) and add a point to the <c>train/loss</c> curve every this many steps.</summary>
     public long LogEvery { get; set; } = 10;
 
     /// <summary>Write a sample grid every this many steps and at the end (0: never); needs a sampler and a decoder.</summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
 using RaePipeline.Weights;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -16,7 +17,8 @@ namespace RaePipeline.Training;
 /// (<c>torch_cpu</c>: the default CPU generator state; <c>generator.&lt;name&gt;</c>: the run's generators) and
 /// <c>state.json</c> (step and facts). A checkpoint is written into a hidden temporary folder and renamed into place
 /// at the end, so a crash mid-write leaves the earlier checkpoints intact and never a half-written one under a
-/// <c>step-</c> name.
+/// <c>step-</c> name; what such a crash leaves behind is removed by <see cref="RemoveUnfinished"/> when the run
+/// starts again, and <see cref="LoadLatestIntact"/> steps back over a checkpoint that was damaged later.
 /// </summary>
 public static class TrainingCheckpoint
 {
@@ -78,6 +80,61 @@ public static class TrainingCheckpoint
             foreach (var old in List(directory).SkipLast(keep))
                 Directory.Delete(old.Folder, recursive: true);
         return final;
+    }
+
+    /// <summary>
+    /// Clears what an interrupted <see cref="Save"/> leaves under <paramref name="directory"/>: <c>.step-N.tmp-*</c>
+    /// (being written) is removed; <c>.step-N.old-*</c> (a complete checkpoint being replaced) is removed, or renamed
+    /// back to <c>step-N</c> when the kill came before its replacement was in place. Returns the folders removed.
+    /// Call it before a run writes checkpoints again (no other run writes there: the run folder is locked).
+    /// </summary>
+    public static IReadOnlyList<string> RemoveUnfinished(string directory)
+    {
+        if (!Directory.Exists(directory)) return [];
+        var removed = new List<string>();
+        foreach (var folder in Directory.GetDirectories(directory, $".{Prefix}*"))
+        {
+            var name = Path.GetFileName(folder);
+            int old = name.IndexOf(".old-", StringComparison.Ordinal);
+            if (old > 0 && !Directory.Exists(Path.Combine(directory, name[1..old])))
+                Directory.Move(folder, Path.Combine(directory, name[1..old]));
+            else if (old > 0 || name.Contains(".tmp-", StringComparison.Ordinal))
+            {
+                Directory.Delete(folder, recursive: true);
+                removed.Add(folder);
+            }
+        }
+        return removed;
+    }
+
+    /// <summary>
+    /// Loads the newest checkpoint under <paramref name="directory"/> that <paramref name="load"/> accepts, stepping
+    /// back over damaged ones (each skipped with a warning naming it, its error and the checkpoint used instead).
+    /// Returns the folder loaded, or null when there is no checkpoint; throws when none of them loads.
+    /// </summary>
+    public static string? LoadLatestIntact(string directory, Action<string> load, ILogger log)
+    {
+        var damaged = new List<(string Folder, Exception Error)>();
+        foreach (var (_, folder) in Enumerable.Reverse(List(directory)))
+        {
+            try
+            {
+                load(folder);
+            }
+            catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
+            {
+                damaged.Add((folder, e));
+                continue;
+            }
+            foreach (var (bad, error) in damaged)
+                log.LogWarning("checkpoint {Damaged} cannot be loaded ({Error}): resuming from the previous intact checkpoint {Folder}",
+                    bad, error.Message, folder);
+            return folder;
+        }
+        if (damaged.Count == 0) return null;
+        throw new TrainingCheckpointException(
+            $"no checkpoint under {directory} can be loaded; the newest, {damaged[0].Folder}: {damaged[0].Error.Message}",
+            damaged[0].Folder, damaged[0].Error);
     }
 
     /// <summary>The newest checkpoint folder under <paramref name="directory"/>, or null when there is none.</summary>

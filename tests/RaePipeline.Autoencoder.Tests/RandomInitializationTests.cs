@@ -12,15 +12,15 @@ namespace RaePipeline.Autoencoder.Tests;
 
 public class RandomInitializationTests
 {
-    static T Tiny<T>() where T : VisionEncoderOptions, new() => new()
+    internal static T Tiny<T>() where T : VisionEncoderOptions, new() => new()
     {
         HiddenSize = 16, NumHiddenLayers = 1, NumAttentionHeads = 2, PatchSize = 4, ImageSize = 12, MlpRatio = 2,
         InputSize = 8,
     };
 
-    static ComponentContext Context(long seed, ILoggerFactory? logger = null) => new()
+    internal static ComponentContext Context(long seed, ILoggerFactory? logger = null) => new()
     {
-        Device = CPU, Seed = seed, BaseDirectory = Path.GetTempPath(), LoggerFactory = logger ?? new CapturingLoggerFactory(),
+        Device = CPU, Seed = seed, BaseDirectory = Path.GetTempPath(), LoggerFactory = logger ?? new RecordingLoggerFactory(),
     };
 
     public static TheoryData<string> Encoders => ["dinov2", "siglip2", "mae"];
@@ -43,7 +43,7 @@ public class RandomInitializationTests
     [MemberData(nameof(Encoders))]
     public void Without_weights_an_encoder_is_built_from_options_seeded_and_warns(string name)
     {
-        var log = new CapturingLoggerFactory();
+        var log = new RecordingLoggerFactory();
         using var first = Create(name, Context(seed: 5, log));
         using var same = Create(name, Context(seed: 5));
         using var other = Create(name, Context(seed: 6));
@@ -54,7 +54,7 @@ public class RandomInitializationTests
         description.Latent.Should().Be(new LatentShape(16, 2, 2));
         description.Warnings.Should().ContainSingle(w => w.Contains("randomly initialized"));
         first.LatentShape.Should().Be(description.Latent);
-        log.Entries.Should().Contain(e => e.Level == LogLevel.Warning && e.Message.Contains("RANDOMLY INITIALIZED") && e.Message.Contains(name));
+        log.Lines.Should().Contain(e => e.Level == LogLevel.Warning && e.Message.Contains("RANDOMLY INITIALIZED") && e.Message.Contains(name));
 
         using var a = first.Encode(images);
         using var b = same.Encode(images);

@@ -52,7 +52,7 @@ public class DiscriminatorTests
             state[key] = randn(state[key].shape, generator: new Generator(1));
         state.Keys.Should().Contain(["patch_embed.proj.weight", "cls_token", "pos_embed", "blocks.0.attn.qkv.weight",
             "blocks.3.mlp.fc2.bias", "blocks.2.norm2.weight", "norm.weight"]);
-        var path = folder.File("dino.safetensors");
+        var path = folder.Combine("dino.safetensors");
         SafeTensorsFile.Write(path, state);
 
         using var loaded = DinoFeatureNetwork.Load(path, options);
@@ -77,14 +77,14 @@ public class DiscriminatorTests
     public void Missing_or_unfit_dino_weights_are_refused_with_the_file_named()
     {
         using var folder = new TemporaryFolder();
-        var missing = folder.File("dino_vit_small_patch8_224.pth");
+        var missing = folder.Combine("dino_vit_small_patch8_224.pth");
         FluentActions.Invoking(() => DinoFeatureNetwork.Load(missing, Tiny)).Should().Throw<WeightsFormatException>()
             .Where(e => e.Message.Contains(missing) && e.Message.Contains("random"));
         using var other = new DinoFeatureNetwork(new DinoFeatureNetworkOptions
         {
             EmbedDim = 16, Depth = 4, NumHeads = 2, PatchSize = 4, InputSize = 16,
         });
-        var path = folder.File("small.safetensors");
+        var path = folder.Combine("small.safetensors");
         SafeTensorsFile.Write(path, other.state_dict());
         FluentActions.Invoking(() => DinoFeatureNetwork.Load(path, Tiny)).Should().Throw<WeightsFormatException>()
             .Where(e => e.Message.Contains(path) && e.Message.Contains("cls_token: expected [1, 1, 32], found [1, 1, 16]"));

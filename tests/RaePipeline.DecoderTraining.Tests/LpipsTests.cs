@@ -14,7 +14,7 @@ public sealed class LpipsWeightFiles : IDisposable
 
     public string Vgg { get; }
     public string Linear { get; }
-    public string File(string name) => folder.File(name);
+    public string Combine(string name) => folder.Combine(name);
 
     public void Dispose() => folder.Dispose();
 }
@@ -44,7 +44,7 @@ public class LpipsTests(LpipsWeightFiles files) : IClassFixture<LpipsWeightFiles
             else linear[name] = rand(tensor.shape, generator: generator) * 0.1;
         }
         vgg["classifier.0.weight"] = randn(8, 4, generator: generator);
-        var paths = (folder.File("vgg16.safetensors"), folder.File("lpips_vgg.safetensors"));
+        var paths = (folder.Combine("vgg16.safetensors"), folder.Combine("lpips_vgg.safetensors"));
         SafeTensorsFile.Write(paths.Item1, vgg);
         SafeTensorsFile.Write(paths.Item2, linear);
         return paths;
@@ -104,7 +104,7 @@ public class LpipsTests(LpipsWeightFiles files) : IClassFixture<LpipsWeightFiles
     public void Missing_files_and_wrong_shapes_are_refused_with_the_file_named()
     {
         var (vggPath, linearPath) = (files.Vgg, files.Linear);
-        var missing = files.File("nowhere.pth");
+        var missing = files.Combine("nowhere.pth");
         FluentActions.Invoking(() => Lpips.Load(missing, linearPath)).Should().Throw<WeightsFormatException>()
             .Where(e => e.Message.Contains(missing) && e.Message.Contains("lpips: false"));
         FluentActions.Invoking(() => Lpips.Load(vggPath, missing)).Should().Throw<WeightsFormatException>()
@@ -112,7 +112,7 @@ public class LpipsTests(LpipsWeightFiles files) : IClassFixture<LpipsWeightFiles
 
         var linear = SafeTensorsFile.Read(linearPath);
         linear["lin2.model.1.weight"] = zeros(1, 128, 1, 1);
-        var wrong = files.File("wrong.safetensors");
+        var wrong = files.Combine("wrong.safetensors");
         SafeTensorsFile.Write(wrong, linear);
         FluentActions.Invoking(() => Lpips.Load(vggPath, wrong)).Should().Throw<WeightsFormatException>()
             .Where(e => e.Message.Contains(wrong) && e.Message.Contains("lin2.model.1.weight") && e.Message.Contains("[1, 256, 1, 1]"));

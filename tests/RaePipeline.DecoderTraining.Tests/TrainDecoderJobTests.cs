@@ -3,6 +3,7 @@ using RaePipeline.Abstractions;
 using RaePipeline.Decoders.VitDecoder;
 using RaePipeline.Imaging;
 using RaePipeline.Pipeline;
+using RaePipeline.Training;
 using RaePipeline.Weights;
 using TorchSharp;
 using Xunit.Abstractions;
@@ -30,7 +31,7 @@ public class TrainDecoderJobTests(ITestOutputHelper output)
         Components = new TestPipelineComponents(encoder, decoder),
         Device = CPU,
         Seed = 3,
-        RunDirectory = folder.File(run),
+        RunDirectory = folder.Combine(run),
         PipelineDirectory = folder.Path,
         Data = new DataOptions { Source = "synthetic", ImageSize = ImageSize, NumClasses = 4, ImagesPerClass = 16, RandomFlip = true },
         LoggerFactory = logs,
@@ -55,7 +56,8 @@ public class TrainDecoderJobTests(ITestOutputHelper output)
         DiscUpdateStart = steps / 2,
         Discriminator = new DiscriminatorOptions
         {
-            Random = true, EmbedDim = 32, Depth = 2, NumHeads = 2, PatchSize = 4, InputSize = ImageSize, KeyDepths = [0], KernelSize = 3,
+            Random = true, KernelSize = 3,
+            Features = new DinoFeatureNetworkOptions { EmbedDim = 32, Depth = 2, NumHeads = 2, PatchSize = 4, InputSize = ImageSize, KeyDepths = [0] },
         },
         LogEvery = 10,
         GridEvery = 100,
@@ -87,16 +89,16 @@ public class TrainDecoderJobTests(ITestOutputHelper output)
         results.Curve("train-decoder/disc_loss").First().Step.Should().BeLessThan(results.Curve("train-decoder/gan").First().Step);
 
         // Grids: originals over reconstructions, 4 columns, 2 px padding.
-        var grid = folder.File("run/train-decoder/grids/final.png");
+        var grid = folder.Combine("run/train-decoder/grids/final.png");
         File.Exists(grid).Should().BeTrue();
-        File.Exists(folder.File("run/train-decoder/grids/step-0000100.png")).Should().BeTrue();
+        File.Exists(folder.Combine("run/train-decoder/grids/step-0000100.png")).Should().BeTrue();
         using (var picture = ImageFile.Read(grid))
             picture.shape.Should().Equal(3, 2 * (ImageSize + 2) + 2, 4 * (ImageSize + 2) + 2);
-        Directory.Exists(folder.File("run/train-decoder/checkpoints/decoder/step-00000300")).Should().BeTrue();
-        Directory.Exists(folder.File("run/train-decoder/checkpoints/discriminator/step-00000300")).Should().BeTrue();
+        Directory.Exists(folder.Combine("run/train-decoder/checkpoints/decoder/step-00000300")).Should().BeTrue();
+        Directory.Exists(folder.Combine("run/train-decoder/checkpoints/discriminator/step-00000300")).Should().BeTrue();
 
         // The in-memory decoder now holds the EMA weights, which were also written out.
-        var written = SafeTensorsFile.Read(folder.File("run/decoder/model.safetensors"));
+        var written = SafeTensorsFile.Read(folder.Combine("run/decoder/model.safetensors"));
         written["decoder_pred.weight"].SameValues(decoder.Module.state_dict()["decoder_pred.weight"]).Should().BeTrue();
         logs.Lines.Should().Contain(l => l.Message.Contains("EMA weights") && l.Message.Contains("later jobs"));
         logs.Lines.Should().Contain(l => l.Level == LogLevel.Warning && l.Message.Contains("LPIPS is switched off"));
@@ -114,7 +116,8 @@ public class TrainDecoderJobTests(ITestOutputHelper output)
         options.CheckpointEvery = 10;
 
         using var straightDecoder = TinyDecoder(encoder, folder.Path);
-        new TrainDecoderJob().Run(Context(folder, encoder, straightDecoder, new RecordingLoggerFactory(), new RunResults(), run: "straight"), options);
+        var straightResults = new RunResults();
+        new TrainDecoderJob().Run(Context(folder, encoder, straightDecoder, new RecordingLoggerFactory(), straightResults, run: "straight"), options);
 
         // Interrupted after 13 steps (cancellation is checked before each step), so the step-10 checkpoint is the last.
         using var cancellation = new CancellationTokenSource();
@@ -125,20 +128,44 @@ public class TrainDecoderJobTests(ITestOutputHelper output)
                 Context(folder, encoder, interruptedDecoder, new RecordingLoggerFactory(), new RunResults(), progress, cancellation.Token, run: "resumed"), options);
             interrupted.Should().Throw<OperationCanceledException>();
         }
-        Directory.GetDirectories(folder.File("resumed/train-decoder/checkpoints/decoder")).Select(Path.GetFileName)
+        Directory.GetDirectories(folder.Combine("resumed/train-decoder/checkpoints/decoder")).Select(Path.GetFileName)
             .Should().Equal("step-00000010");
 
         var logs = new RecordingLoggerFactory();
         using var resumedDecoder = TinyDecoder(encoder, folder.Path);
-        new TrainDecoderJob().Run(Context(folder, encoder, resumedDecoder, logs, new RunResults(), run: "resumed"), options);
+        var resumedResults = new RunResults(); // a new process: the curves before step 10 come from the run folder
+        new TrainDecoderJob().Run(Context(folder, encoder, resumedDecoder, logs, resumedResults, run: "resumed"), options);
         logs.Lines.Should().Contain(l => l.Message.Contains("resumed from") && l.Message.Contains("step 10"));
+        foreach (var series in straightResults.CurveNames)
+        {
+            var resumed = resumedResults.Curve(series);
+            resumed.Select(p => p.Step).Should().Equal(straightResults.Curve(series).Select(p => p.Step), $"{series}: every step once");
+            resumed.Select(p => p.Value).Should().Equal(straightResults.Curve(series).Select(p => p.Value),
+                (a, b) => Math.Abs(a - b) <= 1e-5 * Math.Max(1, Math.Abs(b)), series);
+        }
 
         var straight = straightDecoder.Module.state_dict();
         foreach (var (name, tensor) in resumedDecoder.Module.state_dict())
             TensorAssert.Close(tensor, straight[name], 1e-6, 1e-5, name);
-        var straightHeads = SafeTensorsFile.Read(folder.File("straight/train-decoder/checkpoints/discriminator/step-00000024/model.safetensors"));
-        var resumedHeads = SafeTensorsFile.Read(folder.File("resumed/train-decoder/checkpoints/discriminator/step-00000024/model.safetensors"));
+        var straightHeads = SafeTensorsFile.Read(folder.Combine("straight/train-decoder/checkpoints/discriminator/step-00000024/model.safetensors"));
+        var resumedHeads = SafeTensorsFile.Read(folder.Combine("resumed/train-decoder/checkpoints/discriminator/step-00000024/model.safetensors"));
         foreach (var (name, tensor) in resumedHeads) TensorAssert.Close(tensor, straightHeads[name], 1e-6, 1e-5, name);
+    }
+
+    [Fact]
+    public void A_diverging_decoder_is_stopped_naming_the_step_and_what_to_change()
+    {
+        using var folder = new TemporaryFolder();
+        using var encoder = new PatchProjectionEncoder(ImageSize, Patch, channels: 48, seed: 1);
+        using var decoder = TinyDecoder(encoder, folder.Path);
+        var options = TinyOptions(steps: 6);
+        (options.Lr, options.FinalLr, options.Warmup, options.DiscWeight) = (1e6, 1e6, 0, 0);
+
+        var train = () => new TrainDecoderJob().Run(Context(folder, encoder, decoder, new RecordingLoggerFactory(), new RunResults()), options);
+        train.Should().Throw<TrainingDivergedException>()
+            .Where(e => e.Message.StartsWith("train-decoder: the L1 reconstruction loss is ") && e.Message.Contains($"at step {e.Step} (lr 1E+06)")
+                        && e.Message.Contains("lower the learning rate (lr, final_lr)"));
+        Directory.Exists(folder.Combine("run", "decoder")).Should().BeFalse("no decoder weights are written after a diverged run");
     }
 
     /// <summary>A progress output that cancels the run once a progress line mentions <paramref name="marker"/>.</summary>
@@ -160,10 +187,10 @@ public class TrainDecoderJobTests(ITestOutputHelper output)
         };
         var options = new TrainDecoderOptions { Unit = "hours", BatchSize = 0, FinalLr = 1.0 };
         options.Discriminator.KernelSize = 4;
-        options.Discriminator.EmbedDim = 100;   // not a multiple of its 6 heads
+        options.Discriminator.Features.EmbedDim = 100;   // not a multiple of its 6 heads
         var problems = new TrainDecoderJob().Validate(context, options).ToList();
         problems.Should().Contain(p => p.OptionKey == null && p.Message.Contains("'decoder'"));
-        problems.Select(p => p.OptionKey).Should().Contain(["unit", "batch_size", "final_lr", "discriminator.kernel_size", "discriminator.embed_dim"]);
+        problems.Select(p => p.OptionKey).Should().Contain(["unit", "batch_size", "final_lr", "discriminator.kernel_size", "discriminator.features.embed_dim"]);
         new TrainDecoderJob().Validate(new JobValidationContext
         {
             Roles = new HashSet<PipelineRole> { PipelineRole.Encoder, PipelineRole.Decoder },

@@ -14,9 +14,9 @@ namespace RaePipeline.Evaluation.Tests;
 
 /// <summary>
 /// compare through a recording runner (what each run is given, tables, charts, validation) and through the real host:
-/// two encoder input sizes of the parity kit's tiny DINOv2 (real weights in the HuggingFace folder layout), each run
-/// scoring the same images with eval in the encoder's feature space; and a sampler x evaluations sweep of tiny
-/// random components.
+/// two encoder input sizes of the parity kit's tiny DINOv2 (real weights in the HuggingFace folder layout; the kit's
+/// input size and twice it, multiples of its patch size), each run scoring the same images with eval in the encoder's
+/// feature space; and a sampler x evaluations sweep of tiny random components.
 /// </summary>
 public sealed class CompareJobTests : IDisposable
 {
@@ -34,6 +34,10 @@ public sealed class CompareJobTests : IDisposable
     [ParityFact("dinov2")]
     public void Compare_over_two_encoder_input_sizes_writes_tables_and_charts_from_each_runs_metrics()
     {
+        int small;
+        using (var kit = ParityKit.Open("dinov2")) small = kit.Get<int>("encoder_input_size");
+        int large = 2 * small;
+        string[] runs = [$"input_size-{small}", $"input_size-{large}"];
         var generator = new TorchSharp.torch.Generator(5);
         using (var samples = rand([12, 3, 16, 16], generator: generator))
         using (var reference = rand([12, 3, 16, 16], generator: generator) * 0.5)
@@ -53,7 +57,7 @@ public sealed class CompareJobTests : IDisposable
             jobs:
               - eval: { samples: samples.npz, reference: reference.npz, batch_size: 5 }
             """);
-        File.WriteAllText(Path.Combine(folder, "compare.yaml"), """
+        File.WriteAllText(Path.Combine(folder, "compare.yaml"), $$"""
             name: tiny-compare
             device: cpu
             seed: 1
@@ -61,7 +65,7 @@ public sealed class CompareJobTests : IDisposable
               - compare:
                   pipeline: base.yaml
                   matrix:
-                    encoder.options.input_size: [16, 32]
+                    encoder.options.input_size: [{{small}}, {{large}}]
             """);
         var runner = services.GetRequiredService<PipelineRunner>();
         runner.LoadDefaultPlugins();
@@ -70,14 +74,14 @@ public sealed class CompareJobTests : IDisposable
 
         var output = Path.Combine(folder, "run", "compare");
         var fd = new Dictionary<string, double>();
-        foreach (var run in new[] { "input_size-16", "input_size-32" })
+        foreach (var run in runs)
         {
             var metrics = JsonNode.Parse(File.ReadAllText(Path.Combine(output, run, "metrics.json")))!.AsObject();
             fd[run] = metrics["eval/fd_dinov2"]!.GetValue<double>();
             summary.Results.Metrics[$"compare/{run}/eval/fd_dinov2"].Should().Be(fd[run]);
             summary.Results.Metrics[$"compare/{run}/wall_seconds"].Should().BePositive();
         }
-        fd["input_size-16"].Should().NotBe(fd["input_size-32"], "the encoder sees the images at another size");
+        fd[runs[0]].Should().NotBe(fd[runs[1]], "the encoder sees the images at another size");
 
         var csv = File.ReadAllLines(Path.Combine(output, "results.csv"));
         csv.Should().HaveCount(3);
@@ -85,9 +89,9 @@ public sealed class CompareJobTests : IDisposable
         int fdColumn = Array.IndexOf(header, "eval/fd_dinov2");
         fdColumn.Should().BePositive();
         header.Should().Contain(["encoder.options.input_size", "wall_seconds", "eval/images_per_second"]);
-        double.Parse(csv[1].Split(',')[fdColumn], CultureInfo.InvariantCulture).Should().BeApproximately(fd["input_size-16"], 1e-5 * fd["input_size-16"]);
+        double.Parse(csv[1].Split(',')[fdColumn], CultureInfo.InvariantCulture).Should().BeApproximately(fd[runs[0]], 1e-5 * fd[runs[0]]);
         csv[2].Split(',')[^1].Should().Be("ok");
-        File.ReadAllText(Path.Combine(output, "results.md")).Should().Contain("| input_size-32 | 32 |");
+        File.ReadAllText(Path.Combine(output, "results.md")).Should().Contain($"| {runs[1]} | {large} |");
         foreach (var chart in new[] { "eval_fd_dinov2.png", "eval_precision.png", "wall_time.png", "eval_images_per_second.png" })
         {
             using var image = ImageFile.Read(Path.Combine(output, chart));

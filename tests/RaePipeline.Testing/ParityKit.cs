@@ -1,4 +1,6 @@
+using System.Reflection;
 using Xunit;
+using Xunit.Sdk;
 
 namespace RaePipeline.Testing;
 
@@ -41,4 +43,22 @@ public sealed class ParityTheoryAttribute : TheoryAttribute
     {
         if (!ParityKit.Has(caseName)) Skip = ParityKit.MissingMessage(caseName);
     }
+}
+
+/// <summary>
+/// One data row of a theory that needs a case of the parity kit: skipped with a message when that case is absent, so
+/// each row of a theory over several cases is gated on its own case.
+/// </summary>
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = true)]
+public sealed class ParityInlineDataAttribute : DataAttribute
+{
+    readonly object[] data;
+
+    public ParityInlineDataAttribute(string caseName, params object[] data)
+    {
+        this.data = [caseName, .. data];
+        if (!ParityKit.Has(caseName)) Skip = ParityKit.MissingMessage(caseName);
+    }
+
+    public override IEnumerable<object[]> GetData(MethodInfo testMethod) => [data];
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using RaePipeline.Abstractions;
 using RaePipeline.Backbones.DiffusionTransformers;
@@ -172,7 +173,7 @@ public static class TinyPipeline
     };
 
     public static JobContext Context(IPipelineComponents components, string runDirectory, DataOptions data, long seed = 0,
-        CancellationToken cancellation = default)
+        CancellationToken cancellation = default, ILoggerFactory? logs = null)
     {
         Directory.CreateDirectory(runDirectory);
         return new JobContext
@@ -183,7 +184,7 @@ public static class TinyPipeline
             RunDirectory = runDirectory,
             PipelineDirectory = runDirectory,
             Data = data,
-            LoggerFactory = NullLoggerFactory.Instance,
+            LoggerFactory = logs ?? NullLoggerFactory.Instance,
             Progress = ProgressReporter.Silent,
             Results = new RunResults(),
             Runner = new NoRunner(),

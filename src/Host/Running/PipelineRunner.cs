@@ -54,8 +54,10 @@ public sealed class PipelineRunner(
             ?? Path.Combine("runs", definition.Name ?? Path.GetFileNameWithoutExtension(plan.Yaml.File)));
         Directory.CreateDirectory(folder);
         // One process, or one rank of a run started by mpirun/srun: only rank 0 writes the run folder's files (the
-        // host's logging passes only warnings and errors of the other ranks, prefixed with their rank).
+        // host's logging passes only warnings and errors of the other ranks, prefixed with their rank), and it holds
+        // the folder's lock (a second run on this folder fails here, naming the holder).
         var group = ProcessGroup.World;
+        using var runLock = group.IsMain ? RunFolderLock.Acquire(folder) : null;
         if (group.IsMain) File.WriteAllText(Path.Combine(folder, "pipeline.yaml"), plan.Yaml.Serialize());
         using var log = group.IsMain ? runLog.Open(Path.Combine(folder, "run.log")) : null;
         var device = group.PlaceDevice(DeviceSelection.Resolve(definition.Device));

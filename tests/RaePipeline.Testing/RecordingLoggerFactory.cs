@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Logging;
 
-namespace RaePipeline.DecoderTraining.Tests;
+namespace RaePipeline.Testing;
 
 /// <summary>Keeps every log line (level and text) so tests can check what a job told the user.</summary>
-sealed class RecordingLoggerFactory : ILoggerFactory
+public sealed class RecordingLoggerFactory : ILoggerFactory
 {
     readonly List<(LogLevel Level, string Message)> lines = [];
 

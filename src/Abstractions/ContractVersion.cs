@@ -8,7 +8,7 @@ namespace RaePipeline.Abstractions;
 public static class ContractVersion
 {
     public const int Major = 1;
-    public const int Minor = 0;
+    public const int Minor = 1;
 
     public static Version Current { get; } = new(Major, Minor);
 

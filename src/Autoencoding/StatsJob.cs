@@ -41,6 +41,7 @@ public sealed class StatsJob : Job<StatsJobOptions>
 
     protected override void Run(JobContext context, StatsJobOptions options)
     {
+        using var precision = context.UsePrecision(training: false);
         var logger = context.Logger("rae.stats");
         var encoder = context.Components.Encoder;
         var dataset = Datasets.Open(context.Data, context.PipelineDirectory, context.Seed);

@@ -57,6 +57,7 @@ public sealed class TrainDecoderJob : Job<TrainDecoderOptions>
 
     protected override void Run(JobContext context, TrainDecoderOptions options)
     {
+        using var precision = context.UsePrecision(training: true);
         var log = context.Logger(Name);
         var encoder = context.Components.Encoder;
         var decoder = context.Components.Decoder;

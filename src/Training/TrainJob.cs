@@ -95,6 +95,7 @@ public sealed class TrainJob : Job<TrainJobOptions>
                 "they belong to another encoder or input size (recompute them with the stats job)");
         long batchSeed = (long)SeedDerivation.Derive(context.Seed, "train-batches");
         using var source = OpenLatents(context, options, dataset, encoder, microBatch, batchSeed, log);
+        using var precision = context.UsePrecision(training: true);  // after the latent cache, which is always encoded in fp32
 
         var parameters = TrainingState.TrainableParameters(module);
         if (parameters.Count == 0)

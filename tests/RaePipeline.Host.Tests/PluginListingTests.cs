@@ -13,7 +13,7 @@ public class PluginListingTests
             var exit = RaeCommand.Run(["plugins"], output, new StringWriter(), Pipeline.ProgressReporter.Silent, _ => { });
             exit.Should().Be(0);
             var text = output.ToString();
-            text.Should().Contain("encoders:").And.Contain("patch-projection").And.Contain("ThirdPartyEncoder 1.0.0.0 (contracts 1.0)");
+            text.Should().Contain("encoders:").And.Contain("patch-projection").And.Contain("ThirdPartyEncoder 1.0.0.0 (contracts 1.1)");
             text.Should().Contain("denoisers:").And.Contain("dit-dh").And.Contain("lightning-dit");
             text.Should().MatchRegex(@"XL\b.*838\.7M");
             text.Should().Contain("samplers:").And.Contain("euler").And.Contain("heun");

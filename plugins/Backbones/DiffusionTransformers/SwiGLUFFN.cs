@@ -1,3 +1,4 @@
+using RaePipeline.Abstractions;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -30,7 +31,7 @@ public sealed class SwiGLUFFN : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var ab = w12.forward(x).chunk(2, dim: -1);
-        return w3.forward(F.silu(ab[0]) * ab[1]).MoveToOuterDisposeScope();
+        var ab = ComputePrecision.Linear(w12, x).chunk(2, dim: -1);
+        return ComputePrecision.Linear(w3, F.silu(ab[0]) * ab[1]).MoveToOuterDisposeScope();
     }
 }

@@ -36,6 +36,8 @@ public sealed class PipelinePlanner(ComponentCatalog catalog, JobCatalog jobs)
             problems.Add(yaml.Problem(ValueNode(yaml.Root, "device"),
                 $"unknown device '{definition.Device}' (expected auto, cpu, cuda or cuda:N)"));
 
+        CheckPrecision(yaml, problems, warnings, ValueNode(yaml.Root, "precision"), definition.Precision, definition.Device, "precision");
+
         var components = new Dictionary<PipelineRole, PlannedComponent>();
         foreach (var (role, contract) in TopLevelRoles)
         {
@@ -64,7 +66,7 @@ public sealed class PipelinePlanner(ComponentCatalog catalog, JobCatalog jobs)
 
         DescribeAndCheckShapes(yaml, problems, warnings, components);
 
-        var plannedJobs = PlanJobs(yaml, binder, problems, definition, components);
+        var plannedJobs = PlanJobs(yaml, binder, problems, warnings, definition, components);
 
         problems.InsertRange(0, binder.Problems);
         if (problems.Count > 0) throw new PipelineConfigurationException(problems);
@@ -179,7 +181,7 @@ public sealed class PipelinePlanner(ComponentCatalog catalog, JobCatalog jobs)
         }
     }
 
-    List<PlannedJob> PlanJobs(PipelineYaml yaml, OptionsBinder binder, List<ConfigurationProblem> problems,
+    List<PlannedJob> PlanJobs(PipelineYaml yaml, OptionsBinder binder, List<ConfigurationProblem> problems, List<string> warnings,
         PipelineDefinition definition, Dictionary<PipelineRole, PlannedComponent> components)
     {
         var planned = new List<PlannedJob>();
@@ -201,16 +203,46 @@ public sealed class PipelinePlanner(ComponentCatalog catalog, JobCatalog jobs)
                 continue;
             }
             int before = binder.Problems.Count;
-            var options = binder.Bind(optionsNode, job.OptionsType, $"jobs.{name}");
+            var (jobOptions, precision) = SplitPrecision(binder, optionsNode, $"jobs.{name}");
+            var options = binder.Bind(jobOptions, job.OptionsType, $"jobs.{name}");
             if (binder.Problems.Count != before) continue;
+            if (precision is not null)
+                CheckPrecision(yaml, problems, warnings, ValueNode(optionsNode, "precision"), precision.Value, definition.Device, $"jobs.{name}.precision");
             foreach (var problem in job.Validate(validation, options))
             {
                 var at = problem.OptionKey == null ? nameNode : ValueNode(optionsNode, problem.OptionKey) ?? nameNode;
                 problems.Add(yaml.Problem(at, $"jobs.{name}: {problem.Message}"));
             }
-            planned.Add(new PlannedJob(job, options, optionsNode));
+            planned.Add(new PlannedJob(job, options, optionsNode, precision));
         }
         return planned;
+    }
+
+    /// <summary>Every job block may carry <c>precision</c>, which belongs to the runner, not to the job's options.</summary>
+    static (YamlNode Options, Precision? Precision) SplitPrecision(OptionsBinder binder, YamlNode node, string where)
+    {
+        if (node is not YamlMappingNode mapping) return (node, null);
+        var entry = mapping.Children.FirstOrDefault(kv => KeyNames.Normalize((kv.Key as YamlScalarNode)?.Value ?? "") == "precision");
+        if (entry.Key is null) return (node, null);
+        var precision = (JobPrecision)binder.Bind(new YamlMappingNode(entry.Key, entry.Value), typeof(JobPrecision), where);
+        return (new YamlMappingNode(mapping.Children.Where(kv => !ReferenceEquals(kv.Key, entry.Key))), precision.Precision);
+    }
+
+    sealed class JobPrecision
+    {
+        public Precision? Precision { get; set; }
+    }
+
+    /// <summary>fp16 needs CUDA; bf16 on a CPU without bf16 instructions is allowed with a warning.</summary>
+    static void CheckPrecision(PipelineYaml yaml, List<ConfigurationProblem> problems, List<string> warnings, YamlNode? node,
+        Precision precision, string device, string key)
+    {
+        var text = device.Trim().ToLowerInvariant();
+        bool onCuda = text.StartsWith("cuda", StringComparison.Ordinal) || (text == "auto" && torch.cuda.is_available());
+        if (PrecisionSupport.Refusal(precision, onCuda) is { } refusal)
+            problems.Add(yaml.Problem(node, $"{key}: {refusal}"));
+        else if (PrecisionSupport.Warning(precision, onCuda) is { } warning)
+            warnings.Add($"{key}: {warning}");
     }
 
     string Installed(Type contract) => string.Join(", ", catalog.Names(contract)) is { Length: > 0 } names ? names : "none";

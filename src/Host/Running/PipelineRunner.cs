@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using RaePipeline.Abstractions;
 using RaePipeline.Host.Composition;
 using RaePipeline.Host.Configuration;
 using RaePipeline.Host.Logging;
@@ -55,8 +56,10 @@ public sealed class PipelineRunner(
         var runLogger = runLoggers.CreateLogger("rae");
         var device = DeviceSelection.Resolve(definition.Device);
         TorchSharp.torch.manual_seed(definition.Seed);
-        runLogger.LogInformation("pipeline {File}: run folder {Folder}, device {Device}, seed {Seed}",
-            plan.Yaml.File, folder, device, definition.Seed);
+        if (definition.Tf32 is { } tf32)
+            TorchSharp.torch.backends.cuda.matmul.allow_tf32 = TorchSharp.torch.backends.cudnn.allow_tf32 = tf32;
+        runLogger.LogInformation("pipeline {File}: run folder {Folder}, device {Device}, seed {Seed}, precision {Precision}",
+            plan.Yaml.File, folder, device, definition.Seed, definition.Precision.Name());
         var results = new RunResults();
         var clock = Stopwatch.StartNew();
         using var components = new PipelineComponents(plan, device, definition.Seed, runLoggers);
@@ -81,7 +84,8 @@ public sealed class PipelineRunner(
                 continue;
             }
             var jobClock = Stopwatch.StartNew();
-            runLogger.LogInformation("job {Job} started", planned.Job.Name);
+            context.Precision = planned.Precision ?? definition.Precision;
+            runLogger.LogInformation("job {Job} started ({Precision})", planned.Job.Name, context.Precision.Name());
             planned.Job.Run(context, planned.Options);
             results.Record($"{planned.Job.Name}/seconds", jobClock.Elapsed.TotalSeconds);
             results.Save(folder);

@@ -20,10 +20,12 @@ catch (Exception e) when (e is ArgumentException or FormatException)
     return 2;
 }
 torch.set_num_threads(options.Threads);
+bool heapKept = ProcessHeap.KeepFreedMemory();
 void Log(string line) => Console.WriteLine(line);
 Log(string.Create(CultureInfo.InvariantCulture,
     $"backbones bench: TorchSharp {typeof(torch).Assembly.GetName().Version}, threads {torch.get_num_threads()}, batch {options.Batch}, " +
-    $"{Environment.ProcessorCount} CPUs, bf16 instructions: {PrecisionSupport.CpuHasBf16Instructions?.ToString() ?? "unknown"}"));
+    $"{Environment.ProcessorCount} CPUs, bf16 instructions: {PrecisionSupport.CpuHasBf16Instructions?.ToString() ?? "unknown"}, " +
+    $"freed memory kept in the process: {heapKept}"));
 
 double peak = BenchmarkClock.MatmulRate(ScalarType.Float32);
 Log($"fp32 torch.mm 2048^3: {peak / 1e9:F1} GFLOP/s");
@@ -58,8 +60,12 @@ foreach (var (name, kind, preset) in specs.Where(s => options.Models is null || 
     using var module = DiffusionTransformerDenoiser.CreateModule(spec);
     KitStyleWeights.Apply(module, seed: 0);
     foreach (var precision in options.Precisions)
-        results.Add(bench.Run(name, spec, module, precision));
+    {
+        if (options.Profile) ForwardProfile.Run(name, spec, module, options.Batch, precision, options.Repeats, Log);
+        else results.Add(bench.Run(name, spec, module, precision));
+    }
 }
+if (options.Profile) return 0;
 double peakEnd = BenchmarkClock.MatmulRate(ScalarType.Float32);
 Log($"fp32 torch.mm 2048^3 at end: {peakEnd / 1e9:F1} GFLOP/s");
 

@@ -16,6 +16,7 @@ var presets = arguments.List("presets") ?? ["ViT-B", "ViT-L", "ViT-XL"];
 var precisions = BenchmarkPrecisions.Parse(arguments.String("precision"), [Precision.Fp32, Precision.Bf16]);
 arguments.RejectUnknown();
 if (threads > 0) set_num_threads(threads);
+ProcessHeap.KeepFreedMemory();   // as the rae host does
 var latent = new LatentShape(768, 16, 16);
 var context = new ComponentContext
 {

@@ -17,6 +17,7 @@ int batch = arguments.Int("batch", 8), iterations = arguments.Int("iterations", 
 var precisions = BenchmarkPrecisions.Parse(arguments.String("precision"), [Precision.Fp32, Precision.Bf16]);
 arguments.RejectUnknown();
 if (threads > 0) set_num_threads(threads);
+ProcessHeap.KeepFreedMemory();   // as the rae host does
 var context = new ComponentContext { Device = CPU, Seed = 0, BaseDirectory = Environment.CurrentDirectory };
 
 var encoders = new (string Name, Func<IEncoder> Create)[]

@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace RaePipeline.Backbones.Benchmarks;
+namespace RaePipeline.Benchmarks;
 
 /// <summary>
 /// Non-degenerate random weights like the parity kit's (and ref_bench.py's <c>random_init_</c>): matrices

@@ -1,6 +1,6 @@
 using RaePipeline.Backbones.DiffusionTransformers;
 
-namespace RaePipeline.Backbones.Benchmarks;
+namespace RaePipeline.Benchmarks;
 
 /// <summary>
 /// Matmul FLOPs of a forward and of a training step, with the convention of shared/bench/ref_bench.py: 2 FLOPs per

@@ -1,16 +1,23 @@
 // Encode throughput (images/s) of the B-size encoders RAE uses, randomly initialized with the released
-// architectures: DINOv2-B with registers at 224, SigLIP2-B/16 at 256, MAE-B/16 at 256. Inputs are 256-px images,
-// so DINOv2 includes RAE's bicubic resize to 224.
-// Usage: dotnet run -c Release --project benchmarks/EncoderThroughput [-- --batch 8 --iterations 5 --threads N]
-using System.Diagnostics;
+// architectures: DINOv2-B with registers at 224, SigLIP2-B/16 at 256, MAE-B/16 at 256, in fp32 and bf16 (the
+// inference precision scope the encode and stats jobs open). Inputs are 256-px images, so DINOv2 includes RAE's
+// bicubic resize to 224.
+// Usage: dotnet run -c Release --project benchmarks/EncoderThroughput [-- --batch 8 --iterations 5 --threads N --precision both]
+using System.Globalization;
 using RaePipeline.Abstractions;
+using RaePipeline.Benchmarks;
 using RaePipeline.Encoders.DinoV2;
 using RaePipeline.Encoders.Mae;
 using RaePipeline.Encoders.SigLip2;
+using RaePipeline.Pipeline;
 using static TorchSharp.torch;
 
-int batch = Argument("--batch", 8), iterations = Argument("--iterations", 5), threads = Argument("--threads", 0);
+var arguments = new BenchmarkArguments(args);
+int batch = arguments.Int("batch", 8), iterations = arguments.Int("iterations", 5), threads = arguments.Int("threads", 0);
+var precisions = BenchmarkPrecisions.Parse(arguments.String("precision"), [Precision.Fp32, Precision.Bf16]);
+arguments.RejectUnknown();
 if (threads > 0) set_num_threads(threads);
+ProcessHeap.KeepFreedMemory();   // as the rae host does
 var context = new ComponentContext { Device = CPU, Seed = 0, BaseDirectory = Environment.CurrentDirectory };
 
 var encoders = new (string Name, Func<IEncoder> Create)[]
@@ -33,26 +40,23 @@ var encoders = new (string Name, Func<IEncoder> Create)[]
 };
 
 Console.WriteLine($"batch {batch}, {iterations} timed iterations after 1 warm-up, {get_num_threads()} torch threads, " +
-                  $"{Environment.ProcessorCount} logical cores, fp32 CPU");
-Console.WriteLine($"reference: fp32 matmul 1024^3 runs at {MatmulGflops():F0} GFLOP/s right now (the machine may be shared)");
+                  $"{Environment.ProcessorCount} logical cores, CPU bf16 instructions: {PrecisionSupport.CpuHasBf16Instructions?.ToString() ?? "unknown"}");
+Console.WriteLine($"reference: fp32 matmul 2048^3 runs at {BenchmarkClock.MatmulRate(ScalarType.Float32) / 1e9:F0} GFLOP/s right now (the machine may be shared)");
 using var generator = new Generator(0);
 using var images = rand([batch, 3, 256, 256], generator: generator);
 foreach (var (name, create) in encoders)
 {
     using var encoder = create();
-    using (var warmUp = encoder.Encode(images)) { }
-    var seconds = new List<double>();
-    for (int i = 0; i < iterations; i++)
-    {
-        var watch = Stopwatch.StartNew();
-        using var latents = encoder.Encode(images);
-        seconds.Add(watch.Elapsed.TotalSeconds);
-    }
-    seconds.Sort();
-    double median = seconds[seconds.Count / 2];
     double gflop = TransformerGflop(encoder) * batch;
-    Console.WriteLine($"{name,-34} latent {encoder.LatentShape,-14} median {median * 1000,7:F0} ms/batch  " +
-                      $"{batch / median,6:F1} images/s  (best {batch / seconds[0]:F1}; about {gflop / median:F0} GFLOP/s)");
+    foreach (var precision in precisions)
+    {
+        using var scope = ComputePrecision.Use(precision, cacheWeights: true);
+        var seconds = BenchmarkClock.Time(1, iterations, () => { using var latents = encoder.Encode(images); });
+        double median = BenchmarkClock.Median(seconds);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{name,-34} {precision.Name()} latent {encoder.LatentShape,-14} median {median * 1000,7:F0} ms/batch  " +
+            $"{batch / median,6:F1} images/s  (best {batch / seconds.Min():F1}; about {gflop / median:F0} GFLOP/s)"));
+    }
 }
 
 // Matmul FLOPs of one image through 12 ViT-B layers (QKV/out projections, MLP, attention) plus the patch embedding.
@@ -64,21 +68,4 @@ static double TransformerGflop(IEncoder encoder)
     double perLayer = 2 * tokens * (4 * d * d + 2 * d * m) + 4 * tokens * tokens * d;
     double patchSide = encoder.InputSize / encoder.LatentShape.Height;
     return (layers * perLayer + 2 * patches * 3 * patchSide * patchSide * d) / 1e9;
-}
-
-static double MatmulGflops()
-{
-    using var a = randn(1024, 1024);
-    using var b = randn(1024, 1024);
-    using (var warm = a.matmul(b)) { }
-    var watch = Stopwatch.StartNew();
-    for (int i = 0; i < 10; i++)
-        using (var c = a.matmul(b)) { }
-    return 10 * 2.0 * Math.Pow(1024, 3) / watch.Elapsed.TotalSeconds / 1e9;
-}
-
-int Argument(string flag, int fallback)
-{
-    int index = Array.IndexOf(args, flag);
-    return index >= 0 && index + 1 < args.Length && int.TryParse(args[index + 1], out var value) ? value : fallback;
 }

@@ -37,6 +37,7 @@ public sealed class EncodeJob : Job<EncodeJobOptions>
 
     protected override void Run(JobContext context, EncodeJobOptions options)
     {
+        using var precision = context.UsePrecision(training: false);
         var encoder = context.Components.Encoder;
         var statistics = options.Normalized
             ? context.Components.Statistics ?? throw new InvalidOperationException(

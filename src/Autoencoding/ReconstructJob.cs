@@ -44,6 +44,7 @@ public sealed class ReconstructJob : Job<ReconstructJobOptions>
 
     protected override void Run(JobContext context, ReconstructJobOptions options)
     {
+        using var precision = context.UsePrecision(training: false);
         var encoder = context.Components.Encoder;
         var decoder = context.Components.Decoder;
         var statistics = context.Components.Statistics;

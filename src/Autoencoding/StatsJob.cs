@@ -42,6 +42,7 @@ public sealed class StatsJob(ILogger<StatsJob> logger) : Job<StatsJobOptions>
 
     protected override void Run(JobContext context, StatsJobOptions options)
     {
+        using var precision = context.UsePrecision(training: false);
         var encoder = context.Components.Encoder;
         var dataset = Datasets.Open(context.Data, context.PipelineDirectory, context.Seed);
         var batches = ShuffledBatches.OfImages(dataset, options.BatchSize, context.Seed, shuffle: false,

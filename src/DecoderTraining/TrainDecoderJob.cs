@@ -61,6 +61,7 @@ public sealed class TrainDecoderJob : Job<TrainDecoderOptions>
 
     protected override void Run(JobContext context, TrainDecoderOptions options)
     {
+        using var precision = context.UsePrecision(training: true);
         var log = context.Logger(Name);
         var (batches, plan) = OpenData(context, options, log);
         var lpips = OpenLpips(context, options, log);

@@ -77,6 +77,7 @@ public sealed class EvalJob : Job<EvalOptions>
 
     protected override void Run(JobContext context, EvalOptions options)
     {
+        using var precision = context.UsePrecision(training: false);
         var log = context.Logger(Name);
         bool useExtractor = options.Features == "feature_extractor" ||
                             (options.Features == "auto" && context.Components.Has(PipelineRole.FeatureExtractor));

@@ -46,6 +46,7 @@ public sealed class SampleJob : Job<SampleJobOptions>
 
     protected override void Run(JobContext context, SampleJobOptions options)
     {
+        using var precision = context.UsePrecision(training: false);
         var logger = context.Logger("rae.sample");
         var components = context.Components;
         var denoiser = components.Denoiser;

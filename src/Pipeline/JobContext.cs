@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using RaePipeline.Abstractions;
 using RaePipeline.Distributed;
 using TorchSharp;
 
@@ -38,6 +39,20 @@ public sealed class JobContext
     /// (<see cref="ProcessGroup.IsMain"/>) writes the run folder's logs, results and outputs.
     /// </summary>
     public ProcessGroup ProcessGroup { get; init; } = ProcessGroup.Single;
+    /// <summary>The job's compute precision: its block's <c>precision</c>, else the pipeline's (set by the runner per job).</summary>
+    public Precision Precision { get; set; } = Precision.Fp32;
+
+    /// <summary>
+    /// Opens the job's compute-precision scope on this thread (close it when the job's heavy work ends).
+    /// <paramref name="training"/>: weights change while it is open, so nothing is cached; otherwise each weight is
+    /// cast to the compute type once. fp16 training is refused: it needs loss scaling, which is not implemented.
+    /// </summary>
+    public ComputePrecision UsePrecision(bool training) =>
+        training && Precision == Precision.Fp16
+            ? throw new InvalidOperationException(
+                "precision fp16 cannot train: fp16 gradients underflow without loss scaling, which RaePipeline does not " +
+                "implement; train in bf16 (same speed on GPUs that have it) or fp32, and sample in fp16 if you like")
+            : ComputePrecision.Use(Precision, cacheWeights: !training);
 
     public ILogger Logger(string category) => LoggerFactory.CreateLogger(category);
 

@@ -68,6 +68,7 @@ public sealed class TrainJob : Job<TrainJobOptions>
         var components = context.Components;
         var denoiser = components.Denoiser;
         using var inputs = TrainingInputs.Open(context, options, log);
+        using var precision = context.UsePrecision(training: true);  // after the latent cache, which is always encoded in fp32
         using var trainer = new DenoiserTrainer(denoiser, components.NameOf(PipelineRole.Denoiser), options, inputs, context.Seed);
         var facts = trainer.Facts(components.NameOf(PipelineRole.Denoiser), components.NameOf(PipelineRole.Encoder),
             inputs.Dataset.Identity, context.Seed);

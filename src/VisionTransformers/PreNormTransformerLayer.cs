@@ -1,3 +1,4 @@
+using RaePipeline.Abstractions;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -8,7 +9,8 @@ namespace RaePipeline.VisionTransformers;
 /// A pre-LN ViT layer with separate query/key/value projections:
 /// <c>h = h + s1 * Wo·Attn(LN1(h)); h = h + s2 * fc2(act(fc1(LN2(h))))</c> (s = LayerScale when the family has it).
 /// Submodules are registered under <see cref="TransformerLayerNames"/>, so the state dict matches the family's
-/// checkpoints (DINOv2, ViT-MAE, SigLIP) without key conversion.
+/// checkpoints (DINOv2, ViT-MAE, SigLIP) without key conversion. The residual stream stays float32; the projections,
+/// the attention and the MLP compute in the scope's <see cref="ComputePrecision"/>.
 /// </summary>
 public sealed class PreNormTransformerLayer : nn.Module<Tensor, Tensor>
 {
@@ -70,7 +72,8 @@ public sealed class PreNormTransformerLayer : nn.Module<Tensor, Tensor>
         var attended = Attention(parts.Norm1.forward(x));
         if (parts.LayerScale1 != null) attended = parts.LayerScale1.forward(attended);
         x = x + attended;
-        var fed = parts.Fc2.forward(activation.Apply(parts.Fc1.forward(parts.Norm2.forward(x))));
+        var hidden = activation.Apply(ComputePrecision.Linear(parts.Fc1, parts.Norm2.forward(x)));
+        var fed = ComputePrecision.Linear(parts.Fc2, hidden);
         if (parts.LayerScale2 != null) fed = parts.LayerScale2.forward(fed);
         return (x + fed).MoveToOuterDisposeScope();
     }
@@ -79,8 +82,9 @@ public sealed class PreNormTransformerLayer : nn.Module<Tensor, Tensor>
     Tensor Attention(Tensor x)
     {
         long b = x.shape[0], n = x.shape[1], d = x.shape[2];
-        Tensor Heads(Linear projection) => projection.forward(x).view(b, n, heads, d / heads).transpose(1, 2);
+        x = ComputePrecision.Input(x);                                   // one cast for the three projections
+        Tensor Heads(Linear projection) => ComputePrecision.Linear(projection, x).view(b, n, heads, d / heads).transpose(1, 2);
         var attended = nn.functional.scaled_dot_product_attention(Heads(parts.Query), Heads(parts.Key), Heads(parts.Value));
-        return parts.AttentionOutput.forward(attended.transpose(1, 2).reshape(b, n, d));
+        return ComputePrecision.Linear(parts.AttentionOutput, attended.transpose(1, 2).reshape(b, n, d));
     }
 }

@@ -54,7 +54,7 @@ public sealed class AdaLNBlock : nn.Module
     public Tensor forward(Tensor x, Tensor cond, RotaryEmbedding2D? rope)
     {
         using var scope = NewDisposeScope();
-        var modulation = Modulation.PerToken(adaLN_modulation.forward(cond), x.shape[1]);
+        var modulation = Modulation.PerToken(Modulation.FromCondition(ModulationLinear, cond), x.shape[1]);
         var parts = modulation.chunk(withoutShift ? 4 : 6, dim: -1);
         Tensor? shiftAttn, scaleAttn, gateAttn, shiftMlp, scaleMlp, gateMlp;
         if (withoutShift)
@@ -67,6 +67,7 @@ public sealed class AdaLNBlock : nn.Module
             (shiftAttn, scaleAttn, gateAttn) = (parts[0], parts[1], parts[2]);
             (shiftMlp, scaleMlp, gateMlp) = (parts[3], parts[4], parts[5]);
         }
+        // x stays float32 (the residual stream); the branches compute in the scope's precision
         var attended = attn.forward(Modulation.Apply(norm1.forward(x), shiftAttn, scaleAttn), rope);
         x = torch.addcmul(x, gateAttn, attended, 1);
         var fed = mlp.forward(Modulation.Apply(norm2.forward(x), shiftMlp, scaleMlp));

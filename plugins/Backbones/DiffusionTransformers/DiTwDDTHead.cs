@@ -1,3 +1,4 @@
+using RaePipeline.Abstractions;
 using RaePipeline.VisionTransformers;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -84,17 +85,17 @@ public sealed class DiTwDDTHead : nn.Module<Tensor, Tensor, Tensor, Tensor>
         int backboneDepth = Spec.Backbone.Depth;
         var te = t_embedder.forward(t);                                        // (B, Db)
         var c = F.silu(te + y_embedder.forward(y));                            // (B, Db)
-        var s = s_embedder.forward(x);                                         // (B, N, Db)
+        var s = ComputePrecision.Float32(s_embedder.forward(x));               // (B, N, Db), residual streams stay float32
         if (pos_embed is not null) s = s + pos_embed;
         for (int i = 0; i < backboneDepth; i++)
             s = Advance(s, blocks[i].forward(s, c, enc_feat_rope));
         s = F.silu(te.unsqueeze(1) + s);
-        if (s_projector is not null) s = s_projector.forward(s);               // (B, N, Dh)
-        var h = x_embedder.forward(x);                                         // (B, N, Dh)
+        if (s_projector is not null) s = ComputePrecision.Linear(s_projector, s); // (B, N, Dh)
+        var h = ComputePrecision.Float32(x_embedder.forward(x));               // (B, N, Dh)
         for (int i = backboneDepth; i < blocks.Count; i++)
             h = Advance(h, blocks[i].forward(h, s, dec_feat_rope));
         var tokens = final_layer.forward(h, s);                                // (B, N, p·p·C)
-        return Patches.Unpatchify(tokens, Spec.InChannels, Spec.PatchSize, Spec.Grid).MoveToOuterDisposeScope();
+        return Patches.Unpatchify(ComputePrecision.Float32(tokens), Spec.InChannels, Spec.PatchSize, Spec.Grid).MoveToOuterDisposeScope();
     }
 
     // frees the previous activation's handle as soon as the next one exists (autograd keeps what it needs)

@@ -1,3 +1,4 @@
+using RaePipeline.Abstractions;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -32,7 +33,7 @@ public sealed class FinalLayer : nn.Module
     public Tensor forward(Tensor x, Tensor cond)
     {
         using var scope = NewDisposeScope();
-        var parts = Modulation.PerToken(adaLN_modulation.forward(cond), x.shape[1]).chunk(2, dim: -1);
-        return linear.forward(Modulation.Apply(norm_final.forward(x), parts[0], parts[1])).MoveToOuterDisposeScope();
+        var parts = Modulation.PerToken(Modulation.FromCondition(ModulationLinear, cond), x.shape[1]).chunk(2, dim: -1);
+        return ComputePrecision.Linear(linear, Modulation.Apply(norm_final.forward(x), parts[0], parts[1])).MoveToOuterDisposeScope();
     }
 }

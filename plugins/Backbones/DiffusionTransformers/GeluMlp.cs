@@ -1,3 +1,4 @@
+using RaePipeline.Abstractions;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -29,6 +30,7 @@ public sealed class GeluMlp : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return fc2.forward(F.gelu(fc1.forward(x), TorchSharp.Modules.GELU.Approximate.tanh)).MoveToOuterDisposeScope();
+        var hidden = F.gelu(ComputePrecision.Linear(fc1, x), TorchSharp.Modules.GELU.Approximate.tanh);
+        return ComputePrecision.Linear(fc2, hidden).MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using RaePipeline.Abstractions;
 using RaePipeline.VisionTransformers;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -65,7 +66,7 @@ public sealed class LightningDiT : nn.Module<Tensor, Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor x, Tensor t, Tensor y)
     {
         using var scope = NewDisposeScope();
-        var h = x_embedder.forward(x);
+        var h = ComputePrecision.Float32(x_embedder.forward(x));              // the residual stream stays float32
         if (pos_embed is not null) h = h + pos_embed;
         var c = t_embedder.forward(t) + y_embedder.forward(y);
         foreach (var block in blocks)
@@ -76,7 +77,7 @@ public sealed class LightningDiT : nn.Module<Tensor, Tensor, Tensor, Tensor>
         }
         var tokens = final_layer.forward(h, c);
         long outChannels = Spec.InChannels * (Spec.Flags.LearnSigma ? 2 : 1);
-        var v = Patches.Unpatchify(tokens, outChannels, Spec.PatchSize, Spec.Grid);
+        var v = Patches.Unpatchify(ComputePrecision.Float32(tokens), outChannels, Spec.PatchSize, Spec.Grid);
         if (Spec.Flags.LearnSigma) v = v.narrow(1, 0, Spec.InChannels).contiguous();
         return v.MoveToOuterDisposeScope();
     }

@@ -1,11 +1,20 @@
+using RaePipeline.Abstractions;
 using TorchSharp;
 using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace RaePipeline.Backbones.DiffusionTransformers;
 
 /// <summary>adaLN modulation helpers shared by the blocks and the final layers.</summary>
 static class Modulation
 {
+    /// <summary>
+    /// <c>adaLN_modulation</c> = Sequential(SiLU, Linear) applied to a condition (B, D) or (B, M, D), the Linear in the
+    /// compute precision.
+    /// </summary>
+    public static Tensor FromCondition(TorchSharp.Modules.Linear linear, Tensor condition) =>
+        ComputePrecision.Linear(linear, F.silu(condition));
+
     /// <summary>
     /// A modulation computed from a global condition (B, K) or a per-token one (B, M, K), shaped to broadcast over
     /// N tokens: (B, 1, K) or (B, N, K) (each of M condition tokens repeated N/M times, as the official DDT code does).

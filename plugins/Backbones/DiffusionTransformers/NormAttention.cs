@@ -1,3 +1,4 @@
+using RaePipeline.Abstractions;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -51,7 +52,7 @@ public sealed class NormAttention : nn.Module
         using var scope = NewDisposeScope();
         long batch = x.shape[0], tokens = x.shape[1], dim = x.shape[2];
         // (B, N, 3D) -> (3, B, H, N, hd) as a view
-        var heads = qkv.forward(x).view(batch, tokens, 3, numHeads, headDim).permute(2, 0, 3, 1, 4);
+        var heads = ComputePrecision.Linear(qkv, x).view(batch, tokens, 3, numHeads, headDim).permute(2, 0, 3, 1, 4);
         Tensor q = heads[0], k = heads[1], v = heads[2];
         if (q_norm is not null) q = q_norm.forward(q);
         if (k_norm is not null) k = k_norm.forward(k);
@@ -70,8 +71,8 @@ public sealed class NormAttention : nn.Module
                 k = rope.Apply(k);
             }
         }
-        var attended = F.scaled_dot_product_attention(q, k, v);               // (B, H, N, hd)
+        var attended = F.scaled_dot_product_attention(q, k, v);               // (B, H, N, hd), softmax accumulated in float32
         var merged = attended.transpose(1, 2).reshape(batch, tokens, dim);
-        return proj.forward(merged).MoveToOuterDisposeScope();
+        return ComputePrecision.Linear(proj, merged).MoveToOuterDisposeScope();
     }
 }

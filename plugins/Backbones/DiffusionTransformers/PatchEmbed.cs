@@ -1,7 +1,8 @@
+using RaePipeline.VisionTransformers;
+using RaePipeline.Abstractions;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using F = TorchSharp.torch.nn.functional;
 
 namespace RaePipeline.Backbones.DiffusionTransformers;
 
@@ -31,8 +32,8 @@ public sealed class PatchEmbed : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var tokens = patchSize == 1
-            ? F.linear(x.flatten(2).transpose(1, 2), proj.weight!.flatten(1), proj.bias)
-            : proj.forward(x).flatten(2).transpose(1, 2);
+            ? ComputePrecision.Linear(x.flatten(2).transpose(1, 2), ComputePrecision.Weight(proj.weight!).flatten(1), proj.bias)
+            : PatchProjection.Apply(proj, x, patchSize).flatten(2).transpose(1, 2);
         return tokens.MoveToOuterDisposeScope();
     }
 }

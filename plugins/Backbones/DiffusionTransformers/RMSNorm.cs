@@ -1,3 +1,4 @@
+using RaePipeline.Abstractions;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -6,7 +7,8 @@ namespace RaePipeline.Backbones.DiffusionTransformers;
 
 /// <summary>
 /// Root-mean-square normalization over the last dimension: x · rsqrt(mean(x²) + eps), computed in float32 and cast
-/// back to the input's dtype, then scaled by a learned <c>weight</c> (key <c>weight</c>).
+/// back to the input's dtype (to the compute type inside a reduced-precision scope: the next step is a matmul), then
+/// scaled by a learned <c>weight</c> (key <c>weight</c>).
 /// </summary>
 public sealed class RMSNorm : nn.Module<Tensor, Tensor>
 {
@@ -27,7 +29,8 @@ public sealed class RMSNorm : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var xf = x.dtype == ScalarType.Float32 ? x : x.to(ScalarType.Float32);
         var normalized = xf * torch.rsqrt(xf.square().mean([-1], keepdim: true).add_(eps));
-        if (normalized.dtype != x.dtype) normalized = normalized.to(x.dtype);
-        return (normalized * weight).MoveToOuterDisposeScope();
+        var type = ComputePrecision.IsReduced ? ComputePrecision.ComputeType : x.dtype;
+        if (normalized.dtype != type) normalized = normalized.to(type);
+        return (normalized * ComputePrecision.Weight(weight)).MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using RaePipeline.Abstractions;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -48,9 +49,10 @@ public sealed class RotaryEmbedding2D : nn.Module
         long headDim = x.shape[^1];
         var pairs = x.unflatten(x.dim() - 1, [headDim / 2, 2]);
         var swapped = pairs.flip(-1).flatten(-2);                              // (x₂ₖ₊₁, x₂ₖ)
-        var signedSin = freqs_sin.unflatten(1, [headDim / 2, 2])
+        // tables in the compute type (they are exact functions of the position; bf16 keeps 8 bits of them)
+        var signedSin = ComputePrecision.Weight(freqs_sin).unflatten(1, [headDim / 2, 2])
             .mul(SignPattern(x.device, x.dtype)).flatten(-2);                   // (−sin, +sin) per pair
-        return torch.addcmul(x * freqs_cos, swapped, signedSin, 1).MoveToOuterDisposeScope();
+        return torch.addcmul(x * ComputePrecision.Weight(freqs_cos), swapped, signedSin, 1).MoveToOuterDisposeScope();
     }
 
     static Tensor SignPattern(Device device, ScalarType dtype) =>

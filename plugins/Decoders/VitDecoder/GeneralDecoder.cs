@@ -1,3 +1,4 @@
+using RaePipeline.Abstractions;
 using RaePipeline.VisionTransformers;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -7,7 +8,8 @@ namespace RaePipeline.Decoders.VitDecoder;
 
 /// <summary>
 /// RAE's <c>GeneralDecoder</c> (a ViT-MAE decoder): tokens (B, N, C) -> pixel-patch logits (B, N, P·P·3). Field names
-/// are the official state-dict keys, so released <c>model.pt</c> files load without conversion.
+/// are the official state-dict keys, so released <c>model.pt</c> files load without conversion. The projections and
+/// layers compute in the scope's <see cref="ComputePrecision"/>; the logits are float32.
 /// </summary>
 public sealed class GeneralDecoder : nn.Module<Tensor, Tensor>
 {
@@ -48,11 +50,11 @@ public sealed class GeneralDecoder : nn.Module<Tensor, Tensor>
                 $"decoder expects tokens (B, {Architecture.Tokens}, {Architecture.Latent.Channels}), got [{string.Join(", ", tokens.shape)}]");
         using var scope = NewDisposeScope();
         long b = tokens.shape[0];
-        var x = decoder_embed.forward(tokens);
+        var x = ComputePrecision.Float32(ComputePrecision.Linear(decoder_embed, tokens));
         x = torch.cat([trainable_cls_token.expand(b, -1, -1), x], 1) + decoder_pos_embed;
         foreach (var layer in decoder_layers) x = layer.forward(x);
-        x = decoder_pred.forward(decoder_norm.forward(x));
-        return x.narrow(1, 1, Architecture.Tokens).MoveToOuterDisposeScope();
+        x = ComputePrecision.Linear(decoder_pred, decoder_norm.forward(x));
+        return ComputePrecision.Float32(x.narrow(1, 1, Architecture.Tokens)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Seeded random weights for training from scratch (the position table stays sin-cos).</summary>

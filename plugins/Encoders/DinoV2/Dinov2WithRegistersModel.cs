@@ -68,7 +68,7 @@ public sealed class Dinov2WithRegistersModel : nn.Module
     {
         using var scope = NewDisposeScope();
         long b = pixels.shape[0];
-        var patches = parts.PatchProjection.forward(pixels);                 // (B, C, h, w)
+        var patches = PatchProjection.Apply(parts.PatchProjection, pixels, Architecture.Vit.PatchSize);  // (B, C, h, w)
         long h = patches.shape[2], w = patches.shape[3];
         var x = torch.cat([parts.ClsToken.expand(b, -1, -1), patches.flatten(2).transpose(1, 2)], 1);
         x = x + PositionEmbeddings(h, w);

@@ -61,7 +61,7 @@ public sealed class ViTMaeModel : nn.Module
     {
         using var scope = NewDisposeScope();
         long b = pixels.shape[0];
-        var patches = parts.PatchProjection.forward(pixels);           // (B, C, h, w)
+        var patches = PatchProjection.Apply(parts.PatchProjection, pixels, Architecture.PatchSize);  // (B, C, h, w)
         long h = patches.shape[2], w = patches.shape[3];
         var positions = PositionEmbeddings(h, w);
         var tokens = patches.flatten(2).transpose(1, 2) + positions.narrow(1, 1, h * w);

@@ -51,7 +51,7 @@ public sealed class SiglipVisionTransformer : nn.Module
     public Tensor Forward(Tensor pixels)
     {
         using var scope = NewDisposeScope();
-        var patches = parts.PatchEmbedding.forward(pixels);            // (B, C, h, w)
+        var patches = PatchProjection.Apply(parts.PatchEmbedding, pixels, Architecture.PatchSize);  // (B, C, h, w)
         var x = patches.flatten(2).transpose(1, 2) + PositionEmbeddings(patches.shape[2], patches.shape[3]);
         foreach (var layer in parts.Layers) x = layer.forward(x);
         return x.MoveToOuterDisposeScope();

@@ -1,3 +1,4 @@
+using RaePipeline.Abstractions;
 using RaePipeline.Pipeline;
 using YamlDotNet.RepresentationModel;
 
@@ -16,6 +17,12 @@ public sealed class PipelineDefinition
     public string Device { get; set; } = "auto";
 
     public long Seed { get; set; }
+
+    /// <summary>Compute precision of every job (a job's own <c>precision</c> key overrides it): fp32, bf16, fp16 (CUDA only).</summary>
+    public Precision Precision { get; set; } = Precision.Fp32;
+
+    /// <summary>TF32 for float32 matmuls and convolutions on CUDA (unset: libtorch's defaults); no effect on CPU.</summary>
+    public bool? Tf32 { get; set; }
 
     /// <summary>Run folder, relative to the current directory.</summary>
     public string? Output { get; set; }

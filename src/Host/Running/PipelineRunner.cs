@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using RaePipeline.Abstractions;
 using RaePipeline.Distributed;
 using RaePipeline.Host.Composition;
 using RaePipeline.Host.Composition.Planning;
@@ -63,8 +64,11 @@ public sealed class PipelineRunner(
         var device = group.PlaceDevice(DeviceSelection.Resolve(definition.Device));
         group.ShareCores();
         TorchSharp.torch.manual_seed(definition.Seed);
-        logger.LogInformation("pipeline {File}: run folder {Folder}, device {Device}, seed {Seed}, {Processes}", plan.Yaml.File, folder,
-            device, definition.Seed, group.IsDistributed ? $"{group.WorldSize} ranks over {group.Backend}, {group.UseDevice(device)}" : "one process");
+        if (definition.Tf32 is { } tf32)
+            TorchSharp.torch.backends.cuda.matmul.allow_tf32 = TorchSharp.torch.backends.cudnn.allow_tf32 = tf32;
+        logger.LogInformation("pipeline {File}: run folder {Folder}, device {Device}, seed {Seed}, precision {Precision}, {Processes}",
+            plan.Yaml.File, folder, device, definition.Seed, definition.Precision.Name(),
+            group.IsDistributed ? $"{group.WorldSize} ranks over {group.Backend}, {group.UseDevice(device)}" : "one process");
         foreach (var rank in group.DescribeRanks(device)) logger.LogInformation("{Rank}", rank);
         var results = new RunResults();
         results.Record("run/world_size", group.WorldSize);
@@ -92,7 +96,8 @@ public sealed class PipelineRunner(
                 continue;
             }
             var jobClock = Stopwatch.StartNew();
-            logger.LogInformation("job {Job} started", planned.Job.Name);
+            context.Precision = planned.Precision ?? definition.Precision;
+            logger.LogInformation("job {Job} started ({Precision})", planned.Job.Name, context.Precision.Name());
             logger.LogDebug("job {Job} options: {Options}", planned.Job.Name, OptionsText(planned.Options));
             try
             {

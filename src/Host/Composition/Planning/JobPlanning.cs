@@ -8,11 +8,11 @@ namespace RaePipeline.Host.Composition.Planning;
 /// <summary>
 /// The <c>jobs:</c> list: each entry one known job name with options bound to its options class and checked by the
 /// job itself. A problem names the option as <c>jobs.&lt;job&gt;.&lt;key&gt;</c> (<c>jobs.sample[1].&lt;key&gt;</c>
-/// for the second of several entries of one job).
+/// for the second of several entries of one job). A job block may also carry <c>precision</c> (<see cref="PrecisionChecks"/>).
 /// </summary>
 static class JobPlanning
 {
-    public static List<PlannedJob> Plan(PlanningContext planning, JobCatalog jobs, YamlSequenceNode? list, JobValidationContext validation)
+    public static List<PlannedJob> Plan(PlanningContext planning, JobCatalog jobs, YamlSequenceNode? list, JobValidationContext validation, string device)
     {
         var planned = new List<PlannedJob>();
         if (list == null) return planned;
@@ -36,14 +36,17 @@ static class JobPlanning
                 continue;
             }
             var where = counts[name] > 1 ? $"jobs.{name}[{index}]" : $"jobs.{name}";
-            var options = planning.Bind(optionsNode, job.OptionsType, where, out bool ok);
+            var (jobOptions, precision) = PrecisionChecks.SplitFromJob(planning, optionsNode, where);
+            var options = planning.Bind(jobOptions, job.OptionsType, where, out bool ok);
             if (!ok) continue;
+            if (precision is { } own)
+                PrecisionChecks.Check(planning, PipelineYaml.ValueNode(optionsNode, "precision"), own, device, $"{where}.precision");
             foreach (var problem in job.Validate(validation, options))
             {
                 var at = problem.OptionKey == null ? nameNode : PipelineYaml.ValueNode(optionsNode, problem.OptionKey) ?? nameNode;
                 planning.Problem(at, $"{where}{(problem.OptionKey == null ? "" : "." + problem.OptionKey)}: {problem.Message}");
             }
-            planned.Add(new PlannedJob(job, options, optionsNode));
+            planned.Add(new PlannedJob(job, options, optionsNode, precision));
         }
         return planned;
     }

@@ -19,6 +19,7 @@ public sealed class PipelinePlanner(ComponentCatalog catalog, JobCatalog jobs, I
         var planning = new PlanningContext(yaml);
         var definition = (PipelineDefinition)planning.Bind(yaml.Root, typeof(PipelineDefinition), "pipeline", out _);
         DeviceSelection.Check(planning, definition.Device);
+        PrecisionChecks.Check(planning, PipelineYaml.ValueNode(yaml.Root, "precision"), definition.Precision, definition.Device, "precision");
 
         var binding = new ComponentBinding(catalog, loadFailures);
         var components = new Dictionary<PipelineRole, PlannedComponent>();
@@ -43,7 +44,7 @@ public sealed class PipelinePlanner(ComponentCatalog catalog, JobCatalog jobs, I
             Descriptions = components.Where(c => c.Value.Description != null).ToDictionary(c => c.Key, c => c.Value.Description!),
             PipelineDirectory = yaml.Directory,
         };
-        var plannedJobs = JobPlanning.Plan(planning, jobs, definition.Jobs, validation);
+        var plannedJobs = JobPlanning.Plan(planning, jobs, definition.Jobs, validation, definition.Device);
 
         if (planning.Problems.Count > 0) throw new PipelineConfigurationException(planning.Problems);
         return new PipelinePlan

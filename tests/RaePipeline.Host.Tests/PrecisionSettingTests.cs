@@ -23,7 +23,7 @@ public class PrecisionSettingTests : IDisposable
     ConfigurationProblem SingleProblem(string yaml, params string[] overrides)
     {
         var path = host.Pipeline(yaml);
-        var problems = host.Invoking(h => h.Runner.Plan(path, overrides))
+        var problems = host.Invoking(h => h.Runner.Plan(path, overrides.Select(PipelineOverride.Set).ToList()))
             .Should().Throw<PipelineConfigurationException>().Which.Problems;
         problems.Should().HaveCount(1, string.Join("\n", problems));
         problems[0].File.Should().Be(path);
@@ -75,11 +75,12 @@ public class PrecisionSettingTests : IDisposable
     public void A_jobs_precision_overrides_the_pipelines_and_set_reaches_both()
     {
         var path = host.Pipeline(StatsPipeline + "tf32: true\njobs:\n  - stats: { batch_size: 4, precision: fp32 }\n  - stats: { batch_size: 8 }\n");
-        var plan = host.Runner.Plan(path, ["precision=bf16"]);
+        var plan = host.Runner.Plan(path, [PipelineOverride.Set("precision=bf16")]);
         plan.Definition.Precision.Should().Be(Precision.Bf16);
         plan.Definition.Tf32.Should().BeTrue();
         plan.Jobs.Select(j => j.Precision).Should().Equal(Precision.Fp32, null);
-        host.Runner.Plan(path, ["jobs.0.stats.precision=bf16"]).Jobs[0].Precision.Should().Be(Precision.Bf16);
+        host.Runner.Plan(path, [PipelineOverride.Set("jobs.stats[1].precision=bf16")]).Jobs[1].Precision.Should().Be(Precision.Bf16);
+        host.Runner.Plan(path, [PipelineOverride.Set("jobs.stats[0].precision=bf16")]).Jobs[0].Precision.Should().Be(Precision.Bf16);
         host.Runner.Plan(path, []).Definition.Precision.Should().Be(Precision.Fp32, "fp32 is the default");
     }
 }

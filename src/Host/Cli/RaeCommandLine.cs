@@ -22,6 +22,7 @@ sealed class RaeCommandLine
     readonly Option<bool> verbose = new("--verbose", "-v") { Recursive = true, Description = "Debug logging (console and run.log) and stack traces of failures" };
     readonly Argument<string> pipeline = new("pipeline") { Description = "The pipeline file (YAML)" };
     readonly Option<string> device = new("--device") { HelpName = "auto|cpu|cuda|cuda:N", Description = "Override the pipeline's device" };
+    readonly Option<string> precision = new("--precision") { HelpName = "fp32|bf16|fp16", Description = "Override the pipeline's compute precision (fp16: CUDA only)" };
     readonly Option<string> seed = new("--seed") { HelpName = "N", Description = "Override the pipeline's seed" };
     readonly Option<string[]> set = new("--set")
     {
@@ -55,7 +56,7 @@ sealed class RaeCommandLine
 
     public CommandOutcome Outcome { get; }
 
-    Command PipelineCommand(string name, string description) => new(name, description) { pipeline, device, seed, set };
+    Command PipelineCommand(string name, string description) => new(name, description) { pipeline, device, precision, seed, set };
 
     Command RunCommand()
     {
@@ -126,7 +127,7 @@ sealed class RaeCommandLine
             HelpName = "n",
             Description = $"Run only the n-th '{job.Name}' entry of the pipeline's jobs (from 0) and give the options to it; without it every '{job.Name}' entry runs and gets them",
         };
-        var reserved = new HashSet<string>(["--device", "--seed", "--set", "--run-dir", "--entry", "--verbose", "--help"], StringComparer.Ordinal);
+        var reserved = new HashSet<string>(["--device", "--precision", "--seed", "--set", "--run-dir", "--entry", "--verbose", "--help"], StringComparer.Ordinal);
         var options = new JobCommandOptions(job.OptionsType, reserved);
         var viaSet = options.ViaSetOnly.Count == 0 ? ""
             : $"\nSet with --set jobs.{job.Name}.<key>=<value>: {string.Join(", ", options.ViaSetOnly)}.";
@@ -156,11 +157,12 @@ sealed class RaeCommandLine
         return option;
     }
 
-    /// <summary><c>--device</c>, <c>--seed</c> and <c>--set</c> as overrides that remember their argument.</summary>
+    /// <summary><c>--device</c>, <c>--precision</c>, <c>--seed</c> and <c>--set</c> as overrides that remember their argument.</summary>
     IReadOnlyList<PipelineOverride> Overrides(ParseResult result)
     {
         var overrides = new List<PipelineOverride>();
         if (result.GetValue(device) is { } d) overrides.Add(new PipelineOverride($"device={d}", $"--device {d}"));
+        if (result.GetValue(precision) is { } p) overrides.Add(new PipelineOverride($"precision={p}", $"--precision {p}"));
         if (result.GetValue(seed) is { } s) overrides.Add(new PipelineOverride($"seed={s}", $"--seed {s}"));
         overrides.AddRange(PipelineOverride.Set(result.GetValue(set) ?? []));
         return overrides;

@@ -5,22 +5,8 @@ namespace RaePipeline.Pipelines.Tests;
 /// <summary>The sample job records the velocity evaluations each image cost (`sample/nfe`), fixed-grid and adaptive.</summary>
 public class SamplerEvaluationCountTests
 {
-    const string TinyPipeline = """
-        device: cpu
-        seed: 3
-        encoder:
-          name: dinov2
-          options: { hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, mlp_ratio: 2, patch_size: 4, image_size: 16, num_register_tokens: 4 }
-        decoder:
-          name: vit-decoder
-          options: { hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, patch_size: 4 }
-        denoiser:
-          name: dit-dh
-          options: { hidden_size: [16, 24], depth: [1, 1], num_heads: [2, 2], num_classes: 3 }
-        sampler:
-          name: rk4
-          options: { num_steps: 4 }
-        """;
+    /// <summary>The tiny pipeline with rk4 on 3 steps (4 grid points).</summary>
+    static readonly string TinyPipeline = TinyPipelines.Components.Replace("name: euler\n  options: { num_steps: 2 }", "name: rk4\n  options: { num_steps: 4 }");
 
     static double Nfe(Rae rae, string pipeline, string run, params string[] overrides)
     {

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using RaePipeline.Evaluation;
 using RaePipeline.Host;
+using RaePipeline.Host.Configuration;
 using RaePipeline.Host.Running;
 using RaePipeline.Pipeline;
 using YamlDotNet.RepresentationModel;
@@ -49,8 +51,11 @@ public class ShippedPipelinesTests
             StandInFiles(top, Path.GetDirectoryName(pipeline)!, relativePath.Contains("512") ? 32 : 16);
 
             using var services = HostServices.Create(LogLevel.Warning, ProgressReporter.Silent, _ => { });
-            var plan = services.GetRequiredService<PipelineRunner>().Plan(pipeline, []);
+            var runner = services.GetRequiredService<PipelineRunner>();
+            var plan = runner.Plan(pipeline, []);
             plan.Jobs.Should().NotBeEmpty();
+            foreach (var compare in Jobs(top, "compare"))
+                EveryComparisonRunValidates(runner, compare, Path.GetDirectoryName(pipeline)!, relativePath);
             if (plan.Components.TryGetValue(PipelineRole.Encoder, out var encoder) && encoder.WeightsPath != null)
             {
                 // The released B encoders give 768 channels on a 16 x 16 grid at 256 px (32 x 32 at 512 px).
@@ -65,6 +70,42 @@ public class ShippedPipelinesTests
             if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
         }
     }
+
+    /// <summary>
+    /// Each run of a <c>compare</c> job validates: its pipeline with the job's <c>set</c>, its yardstick and the run's
+    /// matrix values (whole blocks included). Overrides naming this run's folder (<c>{run_dir}</c>, weights the jobs
+    /// before <c>compare</c> train) are left out: without them the runs start from random weights, which validates too.
+    /// </summary>
+    static void EveryComparisonRunValidates(PipelineRunner runner, YamlMappingNode compare, string folder, string relativePath)
+    {
+        var target = Path.Combine(folder, Scalar(compare, "pipeline")!);
+        if (!File.Exists(target))
+            File.Copy(Path.Combine(PipelinesFolder, Path.GetDirectoryName(relativePath)!, Scalar(compare, "pipeline")!), target);
+        var shared = Items(compare, "set").Where(s => !s.Contains(CompareOptions.RunDirectoryPlaceholder, StringComparison.Ordinal)).ToList();
+        if (Child(compare, "yardstick") is { } yardstick)
+            shared.Add("feature_extractor=" + (yardstick is YamlScalarNode name ? $"{{ name: {name.Value} }}" : YamlText.Of(yardstick)));
+        var matrix = ((YamlMappingNode)Child(compare, "matrix")!).Children
+            .ToDictionary(kv => ((YamlScalarNode)kv.Key).Value!, kv => ((YamlSequenceNode)kv.Value).Children.ToList());
+        var runs = MatrixRun.Expand(matrix);
+        runs.Should().NotBeEmpty();
+        foreach (var run in runs)
+        {
+            var overrides = PipelineOverride.Set(shared.Concat(run.Overrides));
+            var act = () => runner.Plan(target, overrides);
+            act.Should().NotThrow($"run '{run.Name}' of {relativePath}'s compare job validates");
+        }
+    }
+
+    /// <summary>The option blocks of every entry of <paramref name="job"/> in the pipeline's job list.</summary>
+    static IEnumerable<YamlMappingNode> Jobs(YamlMappingNode top, string job) =>
+        (Child(top, "jobs") as YamlSequenceNode)?.Children.OfType<YamlMappingNode>()
+            .Select(entry => Child(entry, job)).OfType<YamlMappingNode>() ?? [];
+
+    static IEnumerable<string> Items(YamlNode node, string key) =>
+        (Child(node, key) as YamlSequenceNode)?.Children.OfType<YamlScalarNode>().Select(s => s.Value!) ?? [];
+
+    static YamlNode? Child(YamlNode node, string key) =>
+        node is YamlMappingNode mapping && mapping.Children.TryGetValue(new YamlScalarNode(key), out var child) ? child : null;
 
     /// <summary>Creates what the pipeline's weights/statistics/data entries name: folders with configs, empty files.</summary>
     static void StandInFiles(YamlMappingNode top, string folder, int latentSide)
@@ -93,7 +134,8 @@ public class ShippedPipelinesTests
             Directory.CreateDirectory(path);
             System.IO.File.WriteAllText(Path.Combine(path, "config.json"), EncoderConfigs[Scalar(top, "encoder", "name")!]);
         }
-        if (Scalar(top, "data", "path") is { } data)
+        // An image folder needs a class sub-folder; IDX files (MNIST, Fashion-MNIST) are found at run time.
+        if (Scalar(top, "data", "source") == "folder" && Scalar(top, "data", "path") is { } data)
             Directory.CreateDirectory(Path.Combine(Path.GetFullPath(Path.Combine(folder, data)), "n01440764"));
     }
 
@@ -101,7 +143,7 @@ public class ShippedPipelinesTests
     {
         foreach (var key in path)
         {
-            if (node is not YamlMappingNode mapping || !mapping.Children.TryGetValue(new YamlScalarNode(key), out var child)) return null;
+            if (Child(node, key) is not { } child) return null;
             node = child;
         }
         return (node as YamlScalarNode)?.Value;

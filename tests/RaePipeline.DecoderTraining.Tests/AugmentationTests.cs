@@ -88,4 +88,23 @@ public class AugmentationTests
         new DiffAugment().Apply(images, new SampleRandomness(3, "test"), 0).sum().backward();
         images.grad!.abs().sum().item<float>().Should().BeGreaterThan(0);
     }
+
+    [Fact]
+    public void A_batch_split_among_ranks_gets_the_same_noise_and_augmentation_as_the_whole_batch()
+    {
+        using var scope = NewDisposeScope();
+        var latents = randn(8, 4, 3, 3, generator: new Generator(7));
+        var images = rand([8, 3, 8, 8], generator: new Generator(8)) * 2 - 1;
+        var noise = new NoiseAugmentation(0.5);
+        var augment = new DiffAugment(translation: true, color: true, cutout: 0.25);
+        var stream = new SampleRandomness(9, "test");
+        // Samples 40..47 (batch 5 of 8) whole, and as two ranks' slices [0, 3) and [3, 8) with their first sample numbers.
+        var wholeNoise = noise.Apply(latents, stream, 40);
+        var splitNoise = cat([noise.Apply(latents.narrow(0, 0, 3), stream, 40), noise.Apply(latents.narrow(0, 3, 5), stream, 43)], 0);
+        splitNoise.SameValues(wholeNoise).Should().BeTrue();
+        var wholeAugment = augment.Apply(images, stream, 40);
+        var splitAugment = cat([augment.Apply(images.narrow(0, 0, 3), stream, 40), augment.Apply(images.narrow(0, 3, 5), stream, 43)], 0);
+        splitAugment.SameValues(wholeAugment).Should().BeTrue();
+        augment.Apply(images, stream, 48).SameValues(wholeAugment).Should().BeFalse("other samples draw other augmentations");
+    }
 }

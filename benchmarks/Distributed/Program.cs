@@ -51,13 +51,20 @@ double singleStep = Median(single.SelectMany(r => r.StepSeconds));
 double severalStep = Median(several.SelectMany(r => r.StepSeconds));
 double averaging = Median(several.SelectMany(r => r.AveragingSeconds));
 double singleRate = options.Batch / singleStep, severalRate = options.Ranks * options.Batch / severalStep;
+const double Target = 1.8;
+double speedUp = severalRate / singleRate;
 Console.WriteLine();
-Console.WriteLine($"training ({last.Parameters:N0} parameters, {last.Parameters * 4 / 1e6:F0} MB of gradients; median step of the slowest rank):");
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  1 rank  x {options.Threads} thread: {singleStep:F3} s/step, {singleRate:F2} samples/s"));
+Console.WriteLine($"training ({last.Parameters:N0} parameters, {last.Parameters * 4 / 1e6:F0} MB of gradients; median step of the slowest rank; " +
+                  $"each rank {options.Batch} samples per step):");
+Console.WriteLine($"{"ranks x threads",16} {"global batch",13} {"s/step",9} {"samples/s",10} {"averaging ms",13} {"averaging GB/s",15} {"speed-up",9}");
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"  {options.Ranks} ranks x {options.Threads} thread: {severalStep:F3} s/step, {severalRate:F2} samples/s " +
-    $"(gradient averaging {averaging * 1e3:F0} ms/step, {last.Parameters * 4 / averaging / 1e9:F2} GB/s)"));
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  throughput {options.Ranks} ranks / 1 rank: {severalRate / singleRate:F2}x"));
+    $"{$"1 x {options.Threads}",16} {options.Batch,13} {singleStep,9:F3} {singleRate,10:F2} {"-",13} {"-",15} {1.0,8:F2}x"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"{$"{options.Ranks} x {options.Threads}",16} {options.Ranks * options.Batch,13} {severalStep,9:F3} {severalRate,10:F2} {averaging * 1e3,13:F1} " +
+    $"{last.Parameters * 4 / averaging / 1e9,15:F2} {speedUp,8:F2}x"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"throughput {options.Ranks} ranks / 1 rank: {speedUp:F2}x (target >= {Target:F1}x for 2 ranks: {(speedUp >= Target ? "met" : "not met")}; " +
+    "meaningful only on an otherwise idle machine)"));
 return 0;
 
 static RankReport Launch(string program, IEnumerable<string> arguments)

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using RaePipeline.Pipeline;
 using RaePipeline.Weights;
-using TorchSharp;
 using Xunit.Abstractions;
 
 namespace RaePipeline.Pipelines.Tests;
@@ -85,7 +84,7 @@ public class DataParallelTrainingTests(ITestOutputHelper log)
         string Run(string name) => Path.Combine(rae.Folder, name);
         var clock = Stopwatch.StartNew();
 
-        InProcess(rae, pipeline, Run("single"));
+        rae.RunOnOneThread("run", pipeline, "--run-dir", Run("single")); // a run of one (no launcher), on one thread like the ranks
         log.WriteLine($"one process: {clock.Elapsed.TotalSeconds:F1} s");
         var two = TwoRanks(pipeline, Run("two"));
         log.WriteLine($"two ranks: {two.Elapsed.TotalSeconds:F1} s");
@@ -98,7 +97,7 @@ public class DataParallelTrainingTests(ITestOutputHelper log)
         CopyFolder(Run("killed"), Run("resumed-1"));
         CopyFolder(Run("killed"), Run("resumed-2"));
 
-        InProcess(rae, pipeline, Run("resumed-1"));
+        rae.RunOnOneThread("run", pipeline, "--run-dir", Run("resumed-1"));
         TwoRanks(pipeline, Run("resumed-2"));
         foreach (var resumed in new[] { "resumed-1", "resumed-2" })
         {
@@ -106,21 +105,6 @@ public class DataParallelTrainingTests(ITestOutputHelper log)
             SameRun(Run(resumed), Run("single"), curvePrefix, finalFiles, $"{resumed} (from step {killedAt} of a two-rank run) against the uninterrupted run");
         }
         log.WriteLine($"all runs: {clock.Elapsed.TotalSeconds:F1} s");
-    }
-
-    /// <summary>A run in this process (a run of one: no launcher), on one thread like the ranks.</summary>
-    static void InProcess(Rae rae, string pipeline, string folder)
-    {
-        int threads = torch.get_num_threads();
-        torch.set_num_threads(1);
-        try
-        {
-            rae.Run("run", pipeline, "--run-dir", folder);
-        }
-        finally
-        {
-            torch.set_num_threads(threads);
-        }
     }
 
     static readonly Dictionary<string, string> OneThread = new() { ["OMP_NUM_THREADS"] = "1" };

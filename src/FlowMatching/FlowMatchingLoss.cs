@@ -6,14 +6,27 @@ namespace RaePipeline.FlowMatching;
 /// <summary>
 /// The stage-2 training loss (official <c>Transport.training_losses</c>, velocity prediction, no loss weight):
 /// eps ~ N(0, I), t from the time distribution then shifted, x_t = (1 - t) z + t eps, target eps - z,
-/// loss = mean over (C, h, w) of (model(x_t, t, y) - target)^2 per sample. The caller draws eps and t (per sample, so
-/// that they do not depend on how a batch is split among ranks) and averages over the batch.
+/// loss = mean over (C, h, w) of (model(x_t, t, y) - target)^2 per sample. The caller averages over the batch.
 /// </summary>
 public sealed class FlowMatchingLoss(TimeDistribution times, TimeShift shift)
 {
     public TimeDistribution Times { get; } = times;
 
     public TimeShift Shift { get; } = shift;
+
+    /// <summary>
+    /// z: (B, C, h, w) clean (normalized) latents; y: (B,) labels. Draws eps then t (the official order, so a
+    /// generator seeded like PyTorch's global one gives the same draws) and evaluates the loss.
+    /// </summary>
+    public FlowMatchingLossTerms Compute(VelocityField model, Tensor z, Tensor y, Generator? generator = null)
+    {
+        using var scope = NewDisposeScope();
+        var eps = randn(z.shape, dtype: z.dtype, generator: generator).to(z.device);
+        var t = Times.Sample(z.shape[0], Shift, generator, z.device);
+        var terms = Evaluate(model, z, eps, t, y);
+        terms.MoveToOuterDisposeScope();
+        return terms;
+    }
 
     /// <summary>The loss for given noise and (already shifted) times. z, eps: (B, C, h, w); t: (B,); y: (B,).</summary>
     public static FlowMatchingLossTerms Evaluate(VelocityField model, Tensor z, Tensor eps, Tensor t, Tensor y)

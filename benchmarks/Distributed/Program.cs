@@ -21,8 +21,9 @@ if (mpirun == null)
     Console.Error.WriteLine($"mpirun not found: {MpiRun.InstallHint}");
     return 1;
 }
-var self = typeof(RankReport).Assembly.Location;
-var dotnet = Environment.ProcessPath ?? "dotnet";
+// This program again: `dotnet <dll>` when run by the dotnet host, else its own executable (what `dotnet run` starts).
+var host = Environment.ProcessPath ?? "dotnet";
+string[] self = Path.GetFileNameWithoutExtension(host) == "dotnet" ? [host, typeof(RankReport).Assembly.Location] : [host];
 Console.WriteLine($"distributed bench: {options.Ranks} ranks x {options.Threads} thread(s) against 1 rank x {options.Threads} thread(s), " +
                   $"LightningDiT-S (depth {options.Depth}) on random 768x16x16 latents, batch {options.Batch} per rank, " +
                   $"{options.Steps} timed steps after {options.Warmup}, {options.Rounds} rounds, {Environment.ProcessorCount} CPUs");
@@ -30,8 +31,8 @@ var single = new List<RankReport>();
 var several = new List<RankReport>();
 for (int round = 0; round < options.Rounds; round++)
 {
-    single.Add(Launch(dotnet, [self, .. options.ChildArguments()]));
-    several.Add(Launch(mpirun, [.. MpiRun.Options(options.Ranks, singleCopy: options.SingleCopy), dotnet, self, .. options.ChildArguments()]));
+    single.Add(Launch(self[0], [.. self[1..], .. options.ChildArguments()]));
+    several.Add(Launch(mpirun, [.. MpiRun.Options(options.Ranks, singleCopy: options.SingleCopy), .. self, .. options.ChildArguments()]));
 }
 
 var last = several[^1];
@@ -51,13 +52,21 @@ double singleStep = Median(single.SelectMany(r => r.StepSeconds));
 double severalStep = Median(several.SelectMany(r => r.StepSeconds));
 double averaging = Median(several.SelectMany(r => r.AveragingSeconds));
 double singleRate = options.Batch / singleStep, severalRate = options.Ranks * options.Batch / severalStep;
+const double Target = 1.8;
+double speedUp = severalRate / singleRate;
 Console.WriteLine();
-Console.WriteLine($"training ({last.Parameters:N0} parameters, {last.Parameters * 4 / 1e6:F0} MB of gradients; median step of the slowest rank):");
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  1 rank  x {options.Threads} thread: {singleStep:F3} s/step, {singleRate:F2} samples/s"));
+Console.WriteLine($"training ({last.Parameters:N0} parameters, {last.Parameters * 4 / 1e6:F0} MB of gradients; median step of the slowest rank; " +
+                  $"each rank {options.Batch} samples per step):");
+Console.WriteLine($"{"ranks x threads",16} {"global batch",13} {"s/step",9} {"samples/s",10} {"averaging ms",13} {"averaging GB/s",15} {"speed-up",9}");
+string singleLabel = $"1 x {options.Threads}", severalLabel = $"{options.Ranks} x {options.Threads}";
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"  {options.Ranks} ranks x {options.Threads} thread: {severalStep:F3} s/step, {severalRate:F2} samples/s " +
-    $"(gradient averaging {averaging * 1e3:F0} ms/step, {last.Parameters * 4 / averaging / 1e9:F2} GB/s)"));
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  throughput {options.Ranks} ranks / 1 rank: {severalRate / singleRate:F2}x"));
+    $"{singleLabel,16} {options.Batch,13} {singleStep,9:F3} {singleRate,10:F2} {"-",13} {"-",15} {1.0,8:F2}x"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"{severalLabel,16} {options.Ranks * options.Batch,13} {severalStep,9:F3} {severalRate,10:F2} {averaging * 1e3,13:F1} " +
+    $"{last.Parameters * 4 / averaging / 1e9,15:F2} {speedUp,8:F2}x"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"throughput {options.Ranks} ranks / 1 rank: {speedUp:F2}x (target >= {Target:F1}x for 2 ranks: {(speedUp >= Target ? "met" : "not met")}; " +
+    $"meaningful only on an otherwise idle machine)"));
 return 0;
 
 static RankReport Launch(string program, IEnumerable<string> arguments)

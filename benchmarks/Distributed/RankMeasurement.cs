@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json;
 using RaePipeline.Backbones.DiffusionTransformers;
+using RaePipeline.Data;
+using RaePipeline.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -24,8 +26,10 @@ sealed record RankReport(int WorldSize, int Threads, int Batch, long Parameters,
 /// <summary>
 /// One rank of a benchmark run: times all-reduces of each size (median of a few, after a warm-up), then data-parallel
 /// training steps of LightningDiT-S on random 768 x 16 x 16 latents (the reference latent; <c>--depth</c> shortens
-/// it): each rank its own batch of <c>--batch</c> (weak scaling: the global batch grows with the ranks), weights
-/// broadcast from rank 0, flow-matching loss, backward, gradient averaging in 25 MiB buckets, AdamW.
+/// it) as the <c>train</c> job takes them: each rank its slice of a global batch of <c>--batch</c> x ranks (weak
+/// scaling: the global batch grows with the ranks), weights broadcast from rank 0, per-sample noise and time streams,
+/// flow-matching loss, backward, gradient averaging in 25 MiB buckets, the loss averaged over the ranks, clipping at
+/// norm 1, AdamW, the EMA update. (Reading latents is left out: it is the same per sample on any number of ranks.)
 /// </summary>
 static class RankMeasurement
 {
@@ -42,7 +46,11 @@ static class RankMeasurement
         var parameters = module.parameters().Where(p => p.requires_grad).ToList();
         using var optimizer = torch.optim.AdamW(parameters, lr: 2e-4, beta1: 0.9, beta2: 0.95, eps: 1e-8, weight_decay: 0);
         using var buckets = new GradientBuckets(group, parameters);
+        using var ema = new ExponentialMovingAverage(module, 0.9995);
         using var generator = new Generator(1000 + (ulong)group.Rank, torch.CPU);
+        var noiseStream = new SampleRandomness(0, "train-noise");
+        var timeStream = new SampleRandomness(0, "train-time");
+        var slice = BatchSlice.Of(options.Batch * group.WorldSize, group);
         double shift = Math.Sqrt(spec.Latent.Elements / 4096.0);
         var steps = new List<double>();
         var averaging = new List<double>();
@@ -52,18 +60,23 @@ static class RankMeasurement
             using var scope = NewDisposeScope();
             group.Barrier();
             var clock = Stopwatch.StartNew();
-            var z = torch.randn([options.Batch, spec.InChannels, spec.InputSize, spec.InputSize], generator: generator);
-            var y = torch.randint(0, spec.NumClasses, [options.Batch], generator: generator);
-            var noise = torch.randn(z.shape, generator: generator);
-            var u = torch.rand([options.Batch], generator: generator) * 0.999;
+            var z = torch.randn([slice.Count, spec.InChannels, spec.InputSize, spec.InputSize], generator: generator);
+            var y = torch.randint(0, spec.NumClasses, [slice.Count], generator: generator);
+            long first = slice.FirstSample(step);
+            var noise = noiseStream.Normal(first, slice.Count, z.shape[1..]);
+            var u = timeStream.Uniform(first, slice.Count) * 0.999;
             var time = shift * u / (1 + (shift - 1) * u);
             var tb = time.view(-1, 1, 1, 1);
             var prediction = module.forward((1 - tb) * z + tb * noise, time, y);
             var loss = (prediction - (noise - z)).square().mean([1, 2, 3]).mean();
             optimizer.zero_grad();
             loss.backward();
-            buckets.Average(options.Batch, options.Batch * group.WorldSize);
+            buckets.Average(slice);
+            var globalLoss = torch.tensor(new[] { loss.item<float>() * slice.Weight });
+            group.AllReduce(globalLoss);
+            torch.nn.utils.clip_grad_norm_(parameters, 1.0);
             optimizer.step();
+            ema.Update(module);
             // The step of the slowest rank is the step of the run.
             var seconds = torch.tensor(new[] { clock.Elapsed.TotalSeconds });
             group.AllReduce(seconds, ReduceOp.Max);

@@ -1,3 +1,4 @@
+using RaePipeline.Data;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -8,7 +9,8 @@ namespace RaePipeline.DecoderTraining;
 /// translation by whole pixels in [-round(H/8), round(H/8)] (and likewise W) with zero fill; colour: brightness
 /// + U(-0.5, 0.5), saturation (x - channel mean) * U(0, 2) + channel mean, contrast (x - image mean) * U(0.5, 1.5) +
 /// image mean; cutout (off unless a ratio is given): a square of round(ratio * side) set to zero.
-/// Random draws come from the generator passed to <see cref="Apply"/>.
+/// Sample n's draws come from its own stream (<see cref="SampleRandomness"/>), so they do not depend on the batch's
+/// split among ranks.
 /// </summary>
 public sealed class DiffAugment
 {
@@ -28,19 +30,30 @@ public sealed class DiffAugment
 
     public override string ToString() => $"DiffAugment(translation {Translation}, color {Color}, cutout {Cutout})";
 
-    /// <summary>x: (B, C, H, W) -> augmented (B, C, H, W) float32, differentiable in x.</summary>
-    public Tensor Apply(Tensor x, Generator generator)
+    /// <summary>Uniform draws per sample: 2 for the translation, 3 for the colour, 2 for the cutout (those that are on).</summary>
+    public int DrawsPerSample => (Translation ? 2 : 0) + (Color ? 3 : 0) + (Cutout > 0 ? 2 : 0);
+
+    /// <summary>
+    /// x: (B, C, H, W) -> augmented (B, C, H, W) float32, differentiable in x; row b augmented with the draws of sample
+    /// <paramref name="firstSample"/> + b of <paramref name="randomness"/>.
+    /// </summary>
+    public Tensor Apply(Tensor x, SampleRandomness randomness, long firstSample)
     {
         using var scope = NewDisposeScope();
         var h = x.to(float32);
-        if (Translation) h = Translate(h, Draw(h, 2, generator));
-        if (Color) h = Recolor(h, Draw(h, 3, generator));
-        if (Cutout > 0) h = CutOut(h, Draw(h, 2, generator));
+        if (DrawsPerSample == 0) return h.MoveToOuterDisposeScope();
+        var uniform = randomness.Uniform(firstSample, (int)x.shape[0], DrawsPerSample).t().to(x.device); // (draws, B)
+        int next = 0;
+        Tensor Draw(int count)
+        {
+            next += count;
+            return uniform.narrow(0, next - count, count);
+        }
+        if (Translation) h = Translate(h, Draw(2));
+        if (Color) h = Recolor(h, Draw(3));
+        if (Cutout > 0) h = CutOut(h, Draw(2));
         return h.MoveToOuterDisposeScope();
     }
-
-    /// <summary>(count, B) uniform draws in [0, 1) on x's device.</summary>
-    static Tensor Draw(Tensor x, int count, Generator generator) => rand([count, x.shape[0]], generator: generator).to(x.device);
 
     /// <summary>Shifts every sample by its own whole-pixel offset; pixels shifted in from outside are zero.</summary>
     static Tensor Translate(Tensor x, Tensor uniform)

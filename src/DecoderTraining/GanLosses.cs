@@ -23,15 +23,26 @@ public static class GanLosses
     }
 
     /// <summary>
-    /// lambda = ||grad_W reconstruction|| / (||grad_W gan|| + 1e-6), clamped to [0, <paramref name="maxWeight"/>] and
-    /// detached; W is the decoder's last layer. Both losses keep their graphs for the backward pass that follows.
+    /// The gradients of both losses with respect to the decoder's last layer W, flattened: (2, numel W), row 0 of the
+    /// reconstruction loss, row 1 of the GAN loss. Both losses keep their graphs for the backward pass that follows.
+    /// A data-parallel run averages these over the ranks before <see cref="AdaptiveWeight"/>, as it does all gradients.
     /// </summary>
-    public static Tensor AdaptiveWeight(Tensor reconstructionLoss, Tensor ganLoss, Tensor lastLayer, double maxWeight)
+    public static Tensor LastLayerGradients(Tensor reconstructionLoss, Tensor ganLoss, Tensor lastLayer)
     {
         using var scope = NewDisposeScope();
         var reconstructionGrad = autograd.grad([reconstructionLoss], [lastLayer], retain_graph: true)[0];
         var ganGrad = autograd.grad([ganLoss], [lastLayer], retain_graph: true)[0];
-        var weight = reconstructionGrad.norm() / (ganGrad.norm() + 1e-6);
+        return stack([reconstructionGrad.reshape(-1), ganGrad.reshape(-1)]).detach().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// lambda = ||grad_W reconstruction|| / (||grad_W gan|| + 1e-6) from <see cref="LastLayerGradients"/> (2, n),
+    /// clamped to [0, <paramref name="maxWeight"/>]; a scalar without a graph.
+    /// </summary>
+    public static Tensor AdaptiveWeight(Tensor lastLayerGradients, double maxWeight)
+    {
+        using var scope = NewDisposeScope();
+        var weight = lastLayerGradients[0].norm() / (lastLayerGradients[1].norm() + 1e-6);
         return weight.clamp(0.0, maxWeight).detach().MoveToOuterDisposeScope();
     }
 

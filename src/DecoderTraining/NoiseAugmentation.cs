@@ -1,3 +1,4 @@
+using RaePipeline.Data;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -5,8 +6,9 @@ namespace RaePipeline.DecoderTraining;
 
 /// <summary>
 /// The decoder's noise augmentation on raw latents: per sample sigma = tau * U(0, 1), z + sigma * N(0, I), so the
-/// decoder learns to decode the slightly off latents a diffusion model produces. The draws come from the generator
-/// the caller passes (one per step makes a resumed run draw what the uninterrupted one would); tau = 0 turns it off.
+/// decoder learns to decode the slightly off latents a diffusion model produces. Sample n's sigma and noise come from
+/// its own stream (<see cref="SampleRandomness"/>), so they do not depend on the batch's split among ranks or on where
+/// a resumed run restarted; tau = 0 turns it off.
 /// </summary>
 public sealed class NoiseAugmentation
 {
@@ -18,17 +20,21 @@ public sealed class NoiseAugmentation
 
     public double Tau { get; }
 
-    /// <summary>latents: (B, ...) -> latents + sigma_b * N(0, I) with sigma_b = tau * U(0, 1) per sample.</summary>
-    public Tensor Apply(Tensor latents, Generator generator)
+    /// <summary>
+    /// latents: (B, ...) -> latents + sigma_b * N(0, I) with sigma_b = tau * U(0, 1) per sample, row b drawn from
+    /// sample <paramref name="firstSample"/> + b's stream of <paramref name="randomness"/> (sigma first, then the noise).
+    /// </summary>
+    public Tensor Apply(Tensor latents, SampleRandomness randomness, long firstSample)
     {
         if (Tau == 0) return latents.alias();
         using var scope = NewDisposeScope();
-        long batch = latents.shape[0];
-        var sigmaShape = new long[latents.dim()];
-        Array.Fill(sigmaShape, 1L);
-        sigmaShape[0] = batch;
-        var sigma = rand(sigmaShape, generator: generator) * Tau;
-        var noise = randn(latents.shape, generator: generator);
-        return (latents + (sigma * noise).to(latents.dtype, latents.device)).MoveToOuterDisposeScope();
+        var rows = new Tensor[latents.shape[0]];
+        for (int b = 0; b < rows.Length; b++)
+        {
+            using var generator = randomness.For(firstSample + b);
+            var sigma = rand([1], generator: generator) * Tau;
+            rows[b] = sigma * randn(latents.shape[1..], generator: generator);
+        }
+        return (latents + stack(rows).to(latents.dtype, latents.device)).MoveToOuterDisposeScope();
     }
 }

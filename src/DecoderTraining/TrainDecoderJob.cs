@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using RaePipeline.Data;
+using RaePipeline.Distributed;
 using System.Globalization;
 using RaePipeline.Pipeline;
 using RaePipeline.Training;
@@ -12,7 +13,9 @@ namespace RaePipeline.DecoderTraining;
 /// <summary>
 /// <c>train-decoder</c>: trains the pipeline's decoder on its frozen encoder's latents (RAE stage 1) with noise
 /// augmentation, L1 + LPIPS and a DINO-discriminator GAN; writes reconstruction grids, resumable checkpoints, loss
-/// curves and the EMA decoder, and leaves the EMA weights in the in-memory decoder for the jobs after it.
+/// curves and the EMA decoder, and leaves the EMA weights in the in-memory decoder for the jobs after it. Under MPI
+/// the run is data-parallel (<see cref="DecoderTrainer"/>): every rank computes its slice of each global batch, rank 0
+/// writes the checkpoints, curves, grids and the decoder, and a checkpoint resumes under any number of ranks.
 /// </summary>
 public sealed class TrainDecoderJob : Job<TrainDecoderOptions>
 {
@@ -66,8 +69,12 @@ public sealed class TrainDecoderJob : Job<TrainDecoderOptions>
         var (batches, plan) = OpenData(context, options, log);
         var lpips = OpenLpips(context, options, log);
         var discriminator = OpenDiscriminator(context, options, log);
+        var group = context.ProcessGroup;
+        if (options.BatchSize < group.WorldSize)
+            throw new InvalidOperationException(
+                $"train-decoder: a batch of {options.BatchSize} images cannot give each of the {group.WorldSize} ranks one: raise batch_size or lower the number of ranks");
         using var trainer = new DecoderTrainer(context.Components.Encoder, context.Components.Decoder, options, plan, lpips, discriminator,
-            context.Device, context.Seed);
+            context.Device, context.Seed, group, BatchSlice.Of(options.BatchSize, group));
         var checkpoints = new DecoderCheckpoints(Path.Combine(context.RunDirectory, "train-decoder", "checkpoints"), options.KeepCheckpoints);
         var facts = Facts(options, plan);
         long start = Resume(checkpoints, trainer, options, facts, context, log);
@@ -114,10 +121,10 @@ public sealed class TrainDecoderJob : Job<TrainDecoderOptions>
         for (long step = start; step < total; step++)
         {
             context.Cancellation.ThrowIfCancellationRequested();
-            using (var batch = batches.Batch(step)) last = trainer.Step(step, batch.Samples);
+            using (var batch = batches.Batch(step, trainer.Slice.Start, trainer.Slice.End)) last = trainer.Step(step, batch.Samples);
             long done = step + 1;
             if (done == 1 || done % Math.Max(1, options.LogEvery) == 0 || done == total) Record(context.Results, done, last);
-            if (options.GridEvery > 0 && done % options.GridEvery == 0)
+            if (options.GridEvery > 0 && done % options.GridEvery == 0 && context.ProcessGroup.IsMain)
                 trainer.WriteReconstructionGrid(context.RunPath("train-decoder", "grids", $"step-{done:D7}.png"), gridImages);
             if (options.CheckpointEvery > 0 && done % options.CheckpointEvery == 0 && done < total)
                 SaveCheckpoint(context, checkpoints, trainer, done, facts);
@@ -131,13 +138,17 @@ public sealed class TrainDecoderJob : Job<TrainDecoderOptions>
         IReadOnlyDictionary<string, string> facts, Tensor gridImages, long start, DecoderStepLosses? last, ILogger log)
     {
         if (start < trainer.Plan.TotalSteps) SaveCheckpoint(context, checkpoints, trainer, trainer.Plan.TotalSteps, facts);
-        trainer.WriteReconstructionGrid(context.RunPath("train-decoder", "grids", "final.png"), gridImages);
+        bool writes = context.ProcessGroup.IsMain;
+        if (writes) trainer.WriteReconstructionGrid(context.RunPath("train-decoder", "grids", "final.png"), gridImages);
         trainer.UseEmaWeights();
         log.LogInformation("train-decoder: the decoder now holds its EMA weights (decay {Decay}); later jobs of this run decode with them",
             options.EmaDecay);
-        var output = context.RunPath(options.Output);
-        SafeTensorsFile.Write(output, context.Components.Decoder.Module.state_dict());
-        log.LogInformation("train-decoder: EMA decoder weights written to {Path}", output);
+        if (writes)
+        {
+            var output = context.RunPath(options.Output);
+            SafeTensorsFile.Write(output, context.Components.Decoder.Module.state_dict());
+            log.LogInformation("train-decoder: EMA decoder weights written to {Path}", output);
+        }
         if (last == null) return;
         context.Results.Record("train-decoder/final_l1", last.L1);
         context.Results.Record("train-decoder/final_loss", last.Total);
@@ -226,14 +237,25 @@ public sealed class TrainDecoderJob : Job<TrainDecoderOptions>
 
     /// <summary>
     /// Restores the trainer as <c>resume</c> says (<c>auto</c>: the newest intact checkpoint, stepping back over damaged
-    /// ones; a folder; <c>none</c>) after removing what a killed checkpoint write left; returns the steps done.
+    /// ones; a folder; <c>none</c>) after removing what a killed checkpoint write left (rank 0, the others waiting);
+    /// returns the steps done. Every rank loads the same checkpoint (it holds nothing per rank), which is checked.
     /// </summary>
     static long Resume(DecoderCheckpoints checkpoints, DecoderTrainer trainer, TrainDecoderOptions options,
         IReadOnlyDictionary<string, string> facts, JobContext context, ILogger log)
     {
-        if (context.ProcessGroup.IsMain) // the rank that writes checkpoints clears what a killed write left
+        var group = context.ProcessGroup;
+        if (group.IsMain) // the rank that writes checkpoints clears what a killed write left
             foreach (var removed in checkpoints.RemoveUnfinished())
                 log.LogWarning("train-decoder: removed {Folder}, left by a checkpoint write that did not finish", removed);
+        group.Barrier();
+        long step = Load(checkpoints, trainer, options, facts, context, log);
+        RankAgreement.RequireSameStep(group, step, checkpoints.Directory);
+        return step;
+    }
+
+    static long Load(DecoderCheckpoints checkpoints, DecoderTrainer trainer, TrainDecoderOptions options,
+        IReadOnlyDictionary<string, string> facts, JobContext context, ILogger log)
+    {
         if (options.Resume.Equals("none", StringComparison.OrdinalIgnoreCase)) return 0;
         string folder;
         long step;

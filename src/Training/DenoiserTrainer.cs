@@ -1,6 +1,7 @@
 using System.Globalization;
 using RaePipeline.Abstractions;
 using RaePipeline.Data;
+using RaePipeline.Distributed;
 using RaePipeline.FlowMatching;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -10,28 +11,39 @@ namespace RaePipeline.Training;
 
 /// <summary>
 /// The optimization state of stage-2 training and its optimizer step: the denoiser's trainable parameters, AdamW, the
-/// EMA, the learning-rate schedule, the flow-matching loss with its time shift and the run's seeded generators
-/// (noise and times, label dropout), gathered in a <see cref="TrainingState"/> for checkpoints.
+/// EMA, the learning-rate schedule and the flow-matching loss with its time shift, gathered in a
+/// <see cref="TrainingState"/> for checkpoints. Every sample's noise, time and label dropout come from its own
+/// seeded stream (<see cref="SampleRandomness"/>, by its run-wide number), so the run holds no generator state and
+/// a step computes the same whether one process or many ranks compute it. Data-parallel over a
+/// <see cref="ProcessGroup"/>: the ranks start from rank 0's weights, each computes the gradients of its slice of
+/// the global batch, and the gradients are averaged over the ranks (<see cref="GradientBuckets"/>) before the loss
+/// check, clipping, AdamW and the EMA, which are then the same on every rank.
 /// </summary>
 public sealed class DenoiserTrainer : IDisposable
 {
     readonly IDenoiser denoiser;
     readonly TrainJobOptions options;
     readonly TrainingInputs inputs;
+    readonly ProcessGroup group;
     readonly AdamW optimizer;
-    readonly Generator noise;
-    readonly Generator dropout;
+    readonly GradientBuckets gradients;
+    readonly SampleRandomness noise;
+    readonly SampleRandomness times;
+    readonly SampleRandomness dropout;
     readonly LossGuard guard;
 
-    public DenoiserTrainer(IDenoiser denoiser, string denoiserName, TrainJobOptions options, TrainingInputs inputs, long seed)
+    public DenoiserTrainer(IDenoiser denoiser, string denoiserName, TrainJobOptions options, TrainingInputs inputs, long seed,
+        ProcessGroup group)
     {
         this.denoiser = denoiser;
         this.options = options;
         this.inputs = inputs;
+        this.group = group;
         var module = denoiser.Module;
         var parameters = TrainingState.TrainableParameters(module);
         if (parameters.Count == 0)
             throw new InvalidOperationException($"the denoiser '{denoiserName}' has no trainable parameters");
+        ModuleReplicas.Broadcast(group, module); // identical initial weights (a checkpoint, when resuming, replaces them on every rank alike)
         Schedule = LearningRateSchedule.From(options.Schedule, options.Steps);
         var shift = options.ShiftDim > 0
             ? TimeShift.FromDimensions(options.ShiftDim, options.ShiftBase)
@@ -41,15 +53,16 @@ public sealed class DenoiserTrainer : IDisposable
             "lower the learning rate (schedule.lr) or enable gradient clipping (clip_grad)");
         optimizer = optim.AdamW(parameters.Select(p => p.Parameter), Schedule.At(0),
             options.Betas[0], options.Betas[1], options.Eps, options.WeightDecay);
-        noise = new Generator(SeedDerivation.Derive(seed, "train-noise"), CPU);
-        dropout = new Generator(SeedDerivation.Derive(seed, "train-label-dropout"), CPU);
+        gradients = new GradientBuckets(group, parameters.Select(p => p.Parameter));
+        noise = new SampleRandomness(seed, "train-noise");
+        times = new SampleRandomness(seed, "train-time");
+        dropout = new SampleRandomness(seed, "train-label-dropout");
         State = new TrainingState
         {
             Model = module,
             Ema = new ExponentialMovingAverage(module, options.EmaDecay),
             Optimizer = optimizer,
             Parameters = parameters,
-            Generators = new Dictionary<string, Generator> { ["noise"] = noise, ["label_dropout"] = dropout },
         };
     }
 
@@ -64,9 +77,10 @@ public sealed class DenoiserTrainer : IDisposable
     public long TrainableParameters => State.Parameters.Sum(p => p.Parameter.numel());
 
     /// <summary>
-    /// One optimizer step: gradients of the whole batch (k micro-batches, <see cref="GradientAccumulation"/>), the
-    /// loss checked (<see cref="LossGuard"/>) before anything changes, clipping, the scheduled learning rate, AdamW, the
-    /// EMA update. Returns the batch's mean loss and the learning rate used.
+    /// One optimizer step: gradients of the whole global batch (k micro-batches, <see cref="GradientAccumulation"/>,
+    /// this rank's slice of each, averaged over the ranks), the loss checked (<see cref="LossGuard"/>) before anything
+    /// changes, clipping, the scheduled learning rate, AdamW, the EMA update. Returns the global batch's mean loss and
+    /// the learning rate used (the same on every rank).
     /// </summary>
     public (double Loss, double LearningRate) Step()
     {
@@ -75,7 +89,8 @@ public sealed class DenoiserTrainer : IDisposable
         double lr = Schedule.At(step);
         foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
         var (loss, yardstick) = ComputeGradients(step);
-        // A data-parallel run all-reduces the gradients (and the two numbers above) here, before they are checked and clipped.
+        gradients.Average(inputs.Slice);
+        (loss, yardstick) = GlobalMeans(loss, yardstick);
         guard.Check(step + 1, "loss", loss, lr, yardstick);
         if (options.ClipGrad > 0) nn.utils.clip_grad_norm_(State.Parameters.Select(p => p.Parameter), options.ClipGrad);
         optimizer.step();
@@ -85,28 +100,42 @@ public sealed class DenoiserTrainer : IDisposable
     }
 
     /// <summary>
-    /// Back-propagates the loss of step <paramref name="step"/>'s micro-batches; returns the batch's mean loss and the
-    /// mean loss of predicting zero velocity on the same batch (the divergence yardstick).
+    /// Back-propagates the loss of this rank's slices of step <paramref name="step"/>'s micro-batches; returns the
+    /// slices' mean loss and the mean loss of predicting zero velocity on them (the divergence yardstick).
     /// </summary>
     (double Loss, double Yardstick) ComputeGradients(long step)
     {
         double yardstick = 0;
         double loss = GradientAccumulation.Backward(State.Model, options.GradAccumulation, i =>
         {
-            var (z, labels) = inputs.MicroBatch(step, i);
-            var y = DropLabels(labels, dropout, options.ClassDropout, denoiser.NullLabel);
-            using var terms = Loss.Compute(denoiser.Forward, z, y, noise);
+            var (z, labels, first) = inputs.MicroBatch(step, i);
+            int count = (int)z.shape[0];
+            var y = DropLabels(labels, dropout.Uniform(first, count), options.ClassDropout, denoiser.NullLabel);
+            var eps = noise.Normal(first, count, z.shape[1..]).to(z.dtype).to(z.device);
+            var t = Loss.Shift.Apply(Loss.Times.FromUniform(times.Uniform(first, count))).to(z.device);
+            using var terms = FlowMatchingLoss.Evaluate(denoiser.Forward, z, eps, t, y);
             yardstick += terms.Target.square().mean().ToDouble() / options.GradAccumulation;
             return terms.Mean();
         });
         return (loss, yardstick);
     }
 
-    /// <summary>labels: (B,) -> labels with each replaced by <paramref name="nullLabel"/> with probability p (seeded).</summary>
-    static Tensor DropLabels(Tensor labels, Generator generator, double probability, long nullLabel)
+    /// <summary>The global batch's means from each rank's means over its slice (weighted by the slice's share). Collective.</summary>
+    (double Loss, double Yardstick) GlobalMeans(double loss, double yardstick)
+    {
+        if (!group.IsDistributed) return (loss, yardstick);
+        using var scope = NewDisposeScope();
+        var means = tensor(new[] { loss, yardstick }, float64) * inputs.Slice.Weight;
+        group.AllReduce(means);
+        var values = means.data<double>().ToArray();
+        return (values[0], values[1]);
+    }
+
+    /// <summary>labels: (b,) -> labels with each replaced by <paramref name="nullLabel"/> where its uniform draw (b,) is below p.</summary>
+    static Tensor DropLabels(Tensor labels, Tensor uniform, double probability, long nullLabel)
     {
         using var scope = NewDisposeScope();
-        var drop = rand([labels.shape[0]], generator: generator).lt(probability).to(labels.device);
+        var drop = uniform.lt(probability).to(labels.device);
         return where(drop, full_like(labels, nullLabel), labels).MoveToOuterDisposeScope();
     }
 
@@ -129,8 +158,7 @@ public sealed class DenoiserTrainer : IDisposable
     public void Dispose()
     {
         optimizer.Dispose();
+        gradients.Dispose();
         Ema.Dispose();
-        noise.Dispose();
-        dropout.Dispose();
     }
 }

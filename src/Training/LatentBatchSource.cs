@@ -34,11 +34,15 @@ public sealed class LatentBatchSource : IDisposable
 
     public int BatchesPerEpoch => batches.BatchesPerEpoch;
 
-    /// <summary>Batch <paramref name="index"/>: raw latents (B, C, h, w) float32 and labels (B,) int64, on the device.</summary>
-    public (Tensor Latents, Tensor Labels) Batch(long index)
+    /// <summary>
+    /// Rows [<paramref name="firstRow"/>, <paramref name="endRow"/>) of batch <paramref name="index"/> (a rank's slice
+    /// of the global batch; only those images are read and encoded): raw latents (b, C, h, w) float32 and labels (b,)
+    /// int64, on the device.
+    /// </summary>
+    public (Tensor Latents, Tensor Labels) Batch(long index, int firstRow, int endRow)
     {
         using var scope = NewDisposeScope();
-        using var batch = batches.Batch(index);
+        using var batch = batches.Batch(index, firstRow, endRow);
         Tensor latents;
         if (encoder is null)
         {

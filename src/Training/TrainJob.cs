@@ -11,7 +11,9 @@ namespace RaePipeline.Training;
 /// <see cref="DenoiserTrainer"/> (AdamW, EMA, schedule, generators; the optimizer step), <see cref="TrainingOutputs"/>
 /// (curves, log lines, checkpoints, sample grids). Checkpoints every <c>checkpoint_every</c> steps and at the end
 /// under <c>train/checkpoints</c>; <c>resume: auto</c> continues exactly from the newest intact one. Afterwards the
-/// denoiser holds the EMA weights, so a following <c>sample</c> job samples with them.
+/// denoiser holds the EMA weights, so a following <c>sample</c> job samples with them. Under MPI the run is
+/// data-parallel (<see cref="DenoiserTrainer"/>): every rank computes its slice of each global batch, rank 0 writes
+/// the checkpoints, curves and grids, and a checkpoint resumes under any number of ranks.
 /// </summary>
 public sealed class TrainJob : Job<TrainJobOptions>
 {
@@ -69,7 +71,8 @@ public sealed class TrainJob : Job<TrainJobOptions>
         var denoiser = components.Denoiser;
         using var inputs = TrainingInputs.Open(context, options, log);
         using var precision = context.UsePrecision(training: true);  // after the latent cache, which is always encoded in fp32
-        using var trainer = new DenoiserTrainer(denoiser, components.NameOf(PipelineRole.Denoiser), options, inputs, context.Seed);
+        using var trainer = new DenoiserTrainer(denoiser, components.NameOf(PipelineRole.Denoiser), options, inputs, context.Seed,
+            context.ProcessGroup);
         var facts = trainer.Facts(components.NameOf(PipelineRole.Denoiser), components.NameOf(PipelineRole.Encoder),
             inputs.Dataset.Identity, context.Seed);
         Resume(context, options, trainer.State, facts, log);
@@ -125,14 +128,24 @@ public sealed class TrainJob : Job<TrainJobOptions>
     /// <summary>
     /// Restores <paramref name="state"/> as <c>resume</c> says: <c>auto</c> from the newest intact checkpoint of the
     /// run (stepping back over damaged ones), a folder from that one, <c>none</c> from nothing. Leftovers of a
-    /// checkpoint write that was killed are removed first.
+    /// checkpoint write that was killed are removed first (by rank 0, the others waiting). Every rank loads the same
+    /// checkpoint (it holds nothing per rank), which is checked.
     /// </summary>
     static void Resume(JobContext context, TrainJobOptions options, TrainingState state, IReadOnlyDictionary<string, string> facts, ILogger log)
     {
         var checkpoints = TrainingOutputs.CheckpointFolder(context);
-        if (context.ProcessGroup.IsMain) // the rank that writes checkpoints clears what a killed write left
+        var group = context.ProcessGroup;
+        if (group.IsMain) // the rank that writes checkpoints clears what a killed write left
             foreach (var removed in TrainingCheckpoint.RemoveUnfinished(checkpoints))
                 log.LogWarning("removed {Folder}, left by a checkpoint write that did not finish", removed);
+        group.Barrier();
+        Load(context, options, state, facts, log, checkpoints);
+        RankAgreement.RequireSameStep(group, state.Step, checkpoints);
+    }
+
+    static void Load(JobContext context, TrainJobOptions options, TrainingState state, IReadOnlyDictionary<string, string> facts, ILogger log,
+        string checkpoints)
+    {
         string? folder;
         switch (options.Resume.Trim().ToLowerInvariant())
         {

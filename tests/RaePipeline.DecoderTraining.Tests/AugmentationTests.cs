@@ -1,3 +1,4 @@
+using RaePipeline.Data;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -12,7 +13,7 @@ public class AugmentationTests
         var augmentation = new NoiseAugmentation(tau);
         using var scope = NewDisposeScope();
         var latents = randn(16, 16, 16, 16, generator: new Generator(1));
-        var noisy = augmentation.Apply(latents, new Generator(3));
+        var noisy = augmentation.Apply(latents, new SampleRandomness(3, "test"), 0);
         noisy.shape.Should().Equal(latents.shape);
         // The added noise of each sample is N(0, sigma_b^2) over 4096 elements: its std estimates sigma_b within ~2 %.
         var sigmas = (noisy - latents).reshape(16, -1).std(1).data<float>().ToArray();
@@ -20,8 +21,8 @@ public class AugmentationTests
         sigmas.Distinct().Count().Should().Be(16);
         (sigmas.Max() - sigmas.Min()).Should().BeGreaterThan((float)(0.3 * tau), "sigmas spread over [0, tau]: " + string.Join(", ", sigmas));
         // The same seed gives the same noise; tau 0 gives none.
-        new NoiseAugmentation(tau).Apply(latents, new Generator(3)).SameValues(noisy).Should().BeTrue();
-        new NoiseAugmentation(0).Apply(latents, new Generator(3)).SameValues(latents).Should().BeTrue();
+        new NoiseAugmentation(tau).Apply(latents, new SampleRandomness(3, "test"), 0).SameValues(noisy).Should().BeTrue();
+        new NoiseAugmentation(0).Apply(latents, new SampleRandomness(3, "test"), 0).SameValues(latents).Should().BeTrue();
     }
 
     [Fact]
@@ -32,7 +33,7 @@ public class AugmentationTests
         const int size = 16;
         // Strictly positive images, so zeros in the output can only come from the fill.
         var images = rand([12, 3, size, size], generator: new Generator(2)) + 0.5;
-        var shifted = augment.Apply(images, new Generator(5));
+        var shifted = augment.Apply(images, new SampleRandomness(5, "test"), 0);
         shifted.shape.Should().Equal(images.shape);
         int maxShift = (int)Math.Round(size * 0.125);
         var seenShifts = new HashSet<(int, int)>();
@@ -67,13 +68,13 @@ public class AugmentationTests
     {
         using var scope = NewDisposeScope();
         var images = rand([8, 3, 8, 8], generator: new Generator(4)) * 2 - 1;
-        var colour = new DiffAugment(translation: false, color: true).Apply(images, new Generator(1));
+        var colour = new DiffAugment(translation: false, color: true).Apply(images, new SampleRandomness(1, "test"), 0);
         // Brightness alone shifts the image mean by at most 0.5; saturation and contrast keep their means.
         var meanShift = (colour.mean([1, 2, 3]) - images.mean([1, 2, 3])).abs();
         meanShift.max().item<float>().Should().BeLessThanOrEqualTo(0.5f + 1e-5f);
         colour.SameValues(images).Should().BeFalse();
 
-        var cut = new DiffAugment(translation: false, color: false, cutout: 0.5).Apply(images.abs() + 0.1, new Generator(2));
+        var cut = new DiffAugment(translation: false, color: false, cutout: 0.5).Apply(images.abs() + 0.1, new SampleRandomness(2, "test"), 0);
         var zerosPerSample = cut.eq(0).all(1).sum([1, 2]);  // pixels zero in every channel
         zerosPerSample.max().item<long>().Should().BeLessThanOrEqualTo(16);   // a 4x4 square at most (clipped at borders)
         zerosPerSample.min().item<long>().Should().BeGreaterThan(0);
@@ -84,7 +85,26 @@ public class AugmentationTests
     {
         using var scope = NewDisposeScope();
         var images = (rand([2, 3, 8, 8], generator: new Generator(6)) * 2 - 1).requires_grad_();
-        new DiffAugment().Apply(images, new Generator(3)).sum().backward();
+        new DiffAugment().Apply(images, new SampleRandomness(3, "test"), 0).sum().backward();
         images.grad!.abs().sum().item<float>().Should().BeGreaterThan(0);
+    }
+
+    [Fact]
+    public void A_batch_split_among_ranks_gets_the_same_noise_and_augmentation_as_the_whole_batch()
+    {
+        using var scope = NewDisposeScope();
+        var latents = randn(8, 4, 3, 3, generator: new Generator(7));
+        var images = rand([8, 3, 8, 8], generator: new Generator(8)) * 2 - 1;
+        var noise = new NoiseAugmentation(0.5);
+        var augment = new DiffAugment(translation: true, color: true, cutout: 0.25);
+        var stream = new SampleRandomness(9, "test");
+        // Samples 40..47 (batch 5 of 8) whole, and as two ranks' slices [0, 3) and [3, 8) with their first sample numbers.
+        var wholeNoise = noise.Apply(latents, stream, 40);
+        var splitNoise = cat([noise.Apply(latents.narrow(0, 0, 3), stream, 40), noise.Apply(latents.narrow(0, 3, 5), stream, 43)], 0);
+        splitNoise.SameValues(wholeNoise).Should().BeTrue();
+        var wholeAugment = augment.Apply(images, stream, 40);
+        var splitAugment = cat([augment.Apply(images.narrow(0, 0, 3), stream, 40), augment.Apply(images.narrow(0, 3, 5), stream, 43)], 0);
+        splitAugment.SameValues(wholeAugment).Should().BeTrue();
+        augment.Apply(images, stream, 48).SameValues(wholeAugment).Should().BeFalse("other samples draw other augmentations");
     }
 }

@@ -42,10 +42,12 @@ public class GanLossTests
         }
         double expected = NormOfGradient(o => o.abs().mean()) / (NormOfGradient(o => (o * 3).sin().mean() * 0.01) + 1e-6);
 
-        var weight = GanLosses.AdaptiveWeight(reconstruction, gan, w, 1e4);
+        var gradients = GanLosses.LastLayerGradients(reconstruction, gan, w);
+        gradients.shape.Should().Equal(2, w.numel());
+        var weight = GanLosses.AdaptiveWeight(gradients, 1e4);
         weight.requires_grad.Should().BeFalse();
         weight.item<float>().Should().BeApproximately((float)expected, (float)(1e-5 * expected));
-        GanLosses.AdaptiveWeight(reconstruction, gan, w, 0.5).item<float>().Should().Be(expected > 0.5 ? 0.5f : (float)expected);
+        GanLosses.AdaptiveWeight(gradients, 0.5).item<float>().Should().Be(expected > 0.5 ? 0.5f : (float)expected);
         // Both graphs were kept: the total loss can still be back-propagated.
         (reconstruction + weight * gan).backward();
         w.grad.Should().NotBeNull();

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using RaePipeline.Host;
 using RaePipeline.Pipeline;
-using TorchSharp;
 using Xunit.Abstractions;
 
 namespace RaePipeline.Pipelines.Tests;
@@ -68,16 +67,7 @@ public class KilledTrainingTests(ITestOutputHelper log)
     static IReadOnlyList<(long Step, double Value)> Uninterrupted(Rae rae, string pipeline)
     {
         var run = Path.Combine(rae.Folder, "uninterrupted");
-        int threads = torch.get_num_threads();
-        torch.set_num_threads(1);
-        try
-        {
-            rae.Run("run", pipeline, "--run-dir", run);
-        }
-        finally
-        {
-            torch.set_num_threads(threads);
-        }
+        rae.RunOnOneThread("run", pipeline, "--run-dir", run);
         return RunResults.Load(run).Curve("train/loss");
     }
 

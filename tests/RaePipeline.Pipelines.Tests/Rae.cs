@@ -1,5 +1,6 @@
 using RaePipeline.Host;
 using RaePipeline.Pipeline;
+using TorchSharp;
 
 namespace RaePipeline.Pipelines.Tests;
 
@@ -30,6 +31,21 @@ public sealed class Rae : IDisposable
         var exit = RaeCommand.Run([args[0], "-v", .. args[1..]], output, error, ProgressReporter.Silent, _ => { });
         exit.Should().Be(0, $"rae {string.Join(' ', args)} failed:\n{error}\n{output}");
         return output.ToString();
+    }
+
+    /// <summary><see cref="Run"/> with libtorch on one thread, like the processes the tests start, then the thread count as it was.</summary>
+    public string RunOnOneThread(params string[] args)
+    {
+        int threads = torch.get_num_threads();
+        torch.set_num_threads(1);
+        try
+        {
+            return Run(args);
+        }
+        finally
+        {
+            torch.set_num_threads(threads);
+        }
     }
 
     /// <summary>A path for YAML: forward slashes, quoted.</summary>

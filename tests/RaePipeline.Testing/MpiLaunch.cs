@@ -27,18 +27,7 @@ public static class MpiLaunch
     public static LaunchResult Run(int ranks, string assembly, IEnumerable<string> arguments, TimeSpan limit,
         IReadOnlyDictionary<string, string>? environment = null)
     {
-        var mpirun = MpiRun.Find() ?? throw new InvalidOperationException($"mpirun not found: {MpiRun.InstallHint}");
-        var start = new ProcessStartInfo(mpirun)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var option in MpiRun.Options(ranks)) start.ArgumentList.Add(option);
-        start.ArgumentList.Add(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet");
-        start.ArgumentList.Add(assembly);
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
-        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
+        var start = StartInfo(ranks, assembly, arguments, environment);
         var output = new StringBuilder();
         void Append(object _, DataReceivedEventArgs line)
         {
@@ -55,5 +44,24 @@ public static class MpiLaunch
         if (!ended) process.Kill(entireProcessTree: true);
         process.WaitForExit();
         lock (output) return new LaunchResult(ended ? process.ExitCode : -1, output.ToString(), clock.Elapsed, !ended);
+    }
+
+    /// <summary><c>mpirun -np ranks ... dotnet assembly arguments</c> with <paramref name="environment"/> added, output redirected (for a test that drives the process itself).</summary>
+    public static ProcessStartInfo StartInfo(int ranks, string assembly, IEnumerable<string> arguments,
+        IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var mpirun = MpiRun.Find() ?? throw new InvalidOperationException($"mpirun not found: {MpiRun.InstallHint}");
+        var start = new ProcessStartInfo(mpirun)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var option in MpiRun.Options(ranks)) start.ArgumentList.Add(option);
+        start.ArgumentList.Add(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet");
+        start.ArgumentList.Add(assembly);
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
+        return start;
     }
 }

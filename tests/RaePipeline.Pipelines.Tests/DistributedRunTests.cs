@@ -21,7 +21,7 @@ public class DistributedRunTests
         """;
 
     /// <summary>The host as built in its own folder (beside its plugins), in this test's configuration.</summary>
-    static string RaeAssembly
+    internal static string RaeAssembly
     {
         get
         {

@@ -95,6 +95,13 @@ public sealed class SampleChunks(string folder, string fingerprint, int imageSiz
             foreach (var partial in Directory.Exists(folder) ? Directory.GetFiles(folder, Path.GetFileName(path) + ".tmp-*") : [])
                 File.Delete(partial);
         }
-        if (Directory.Exists(folder) && !Directory.EnumerateFileSystemEntries(folder).Any()) Directory.Delete(folder);
+        try
+        {
+            if (Directory.Exists(folder) && !Directory.EnumerateFileSystemEntries(folder).Any()) Directory.Delete(folder);
+        }
+        catch (IOException)
+        {
+            // another shard wrote a chunk into the folder meanwhile: it stays
+        }
     }
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using RaePipeline.Distributed;
 using RaePipeline.Pipeline;
 using RaePipeline.Weights;
 using TorchSharp;
@@ -21,7 +22,10 @@ public sealed class EncodeJobOptions
     public bool Normalized { get; set; }
 }
 
-/// <summary><c>encode</c>: images to latents (N, C, h, w) in a safetensors file, with the input names in its metadata.</summary>
+/// <summary>
+/// <c>encode</c>: images to latents (N, C, h, w) in a safetensors file, with the input names in its metadata. Under
+/// MPI the ranks encode contiguous ranges of the batches and rank 0 writes the gathered latents.
+/// </summary>
 public sealed class EncodeJob : Job<EncodeJobOptions>
 {
     public override string Name => "encode";
@@ -45,20 +49,25 @@ public sealed class EncodeJob : Job<EncodeJobOptions>
             : null;
         var (images, names) = ImageInputs.Read(context.ResolvePath(options.Input), encoder.InputSize);
         using var _ = images;
+        // Under MPI each rank encodes a contiguous range of the batches; rank 0 gathers them in order and writes.
+        var group = context.ProcessGroup;
+        var part = ShardPlan.For(ShardSelection.Whole.ForRank(group), (int)images.shape[0], options.BatchSize);
         var latents = new List<Tensor>();
-        using var bar = context.Progress.Start("encode", images.shape[0], "img");
+        using var bar = context.Progress.Start("encode", part.ItemCount, "img");
         using (torch.no_grad())
-            for (long start = 0; start < images.shape[0]; start += options.BatchSize)
+            foreach (var (start, end) in part.BatchRanges())
             {
                 using var scope = NewDisposeScope();
-                var batch = images[TensorIndex.Slice(start, Math.Min(images.shape[0], start + options.BatchSize))].to(context.Device);
+                var batch = images[start..end].to(context.Device);
                 var z = encoder.Encode(batch);
                 if (statistics != null) z = statistics.Normalize(z);
                 latents.Add(z.cpu().MoveToOuterDisposeScope());
                 bar.Advance(batch.shape[0]);
             }
-        using var all = torch.cat(latents, 0);
+        using var mine = latents.Count > 0 ? torch.cat(latents, 0) : torch.empty(encoder.LatentShape.WithBatch(0));
         latents.ForEach(t => t.Dispose());
+        using var all = group.Gather(mine);
+        if (all is null) return;
         var output = context.ResolvePath(options.Output);
         SafeTensorsFile.Write(output, [new("latents", all)], new Dictionary<string, string>
         {

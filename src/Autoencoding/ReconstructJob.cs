@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using RaePipeline.Data;
+using RaePipeline.Distributed;
 using RaePipeline.Imaging;
 using RaePipeline.Metrics;
 using RaePipeline.Pipeline;
@@ -28,7 +29,8 @@ public sealed class ReconstructJobOptions
 /// <c>reconstruct</c>: encode (with the latent statistics when present) and decode, as RAE.encode/decode; writes a
 /// grid with each original beside its reconstruction, records PSNR (dB) and SSIM (images clamped to [0, 1]), and
 /// writes both sets as npz for the rFID (<c>eval</c> with <c>samples: reconstruct/reconstructions.npz</c>,
-/// <c>reference: reconstruct/originals.npz</c>).
+/// <c>reference: reconstruct/originals.npz</c>). Under MPI the ranks reconstruct contiguous ranges of the batches and
+/// rank 0 scores and writes what they gather.
 /// </summary>
 public sealed class ReconstructJob : Job<ReconstructJobOptions>
 {
@@ -51,21 +53,26 @@ public sealed class ReconstructJob : Job<ReconstructJobOptions>
         using var images = string.IsNullOrEmpty(options.Input)
             ? FromData(context, options.Limit)
             : ImageInputs.Read(context.ResolvePath(options.Input), encoder.InputSize, options.Limit).Images;
+        // Under MPI each rank reconstructs a contiguous range of the batches; rank 0 gathers them in order, scores and writes.
+        var group = context.ProcessGroup;
+        var part = ShardPlan.For(ShardSelection.Whole.ForRank(group), (int)images.shape[0], options.BatchSize);
         var reconstructions = new List<Tensor>();
         using (torch.no_grad())
-            for (long start = 0; start < images.shape[0]; start += options.BatchSize)
+            foreach (var (start, end) in part.BatchRanges())
             {
                 using var scope = NewDisposeScope();
-                var batch = images[TensorIndex.Slice(start, Math.Min(images.shape[0], start + options.BatchSize))].to(context.Device);
+                var batch = images[start..end].to(context.Device);
                 var z = encoder.Encode(batch);
                 if (statistics != null) z = statistics.Denormalize(statistics.Normalize(z));
                 var decoded = decoder.Decode(z).cpu().clamp(0, 1);
                 if (decoded.shape[2] != images.shape[2])
                     decoded = nn.functional.interpolate(decoded, [images.shape[2], images.shape[3]], mode: InterpolationMode.Bicubic).clamp(0, 1);
-                reconstructions.Add(decoded.MoveToOuterDisposeScope());
+                reconstructions.Add(decoded.to(float32).MoveToOuterDisposeScope());
             }
-        using var reconstructed = torch.cat(reconstructions, 0);
+        using var mine = reconstructions.Count > 0 ? torch.cat(reconstructions, 0) : torch.empty([0, .. images.shape[1..]]);
         reconstructions.ForEach(t => t.Dispose());
+        using var reconstructed = group.Gather(mine);
+        if (reconstructed is null) return;
         double psnr = Psnr.Mean(reconstructed, images);
         double ssim = Ssim.Mean(reconstructed, images);
         using var pairs = torch.stack([images, reconstructed], 1).flatten(0, 1);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using RaePipeline.Data;
+using RaePipeline.Distributed;
 using RaePipeline.Latents;
 using RaePipeline.Pipeline;
 using TorchSharp;
@@ -24,7 +25,8 @@ public sealed class StatsJobOptions
 
 /// <summary>
 /// <c>stats</c>: per-element latent mean and variance (C, h, w) of the encoder over the pipeline's data, in one
-/// streaming pass with float64 accumulation (exact, unlike the official momentum estimate); written as
+/// streaming pass with float64 accumulation (exact, unlike the official momentum estimate; under MPI the ranks
+/// measure contiguous batch ranges and merge their partial sums, equal to one process to 1e-10); written as
 /// <c>stat.pt</c> and <c>stat.safetensors</c> and used by the following jobs of the run. Built by the host's
 /// service container, which gives it its logger.
 /// </summary>
@@ -47,21 +49,28 @@ public sealed class StatsJob(ILogger<StatsJob> logger) : Job<StatsJobOptions>
         var dataset = Datasets.Open(context.Data, context.PipelineDirectory, context.Seed);
         var batches = ShuffledBatches.OfImages(dataset, options.BatchSize, context.Seed, shuffle: false,
             randomFlip: options.RandomFlip, dropLast: false);
-        using var accumulator = new LatentStatisticsAccumulator();
-        using var bar = context.Progress.Start("stats", dataset.Count, "img");
+        // Under MPI each rank measures a contiguous range of the batches; the partial statistics merge exactly.
+        var group = context.ProcessGroup;
+        var part = ShardPlan.For(ShardSelection.Whole.ForRank(group), dataset.Count, options.BatchSize);
+        using var local = new LatentStatisticsAccumulator();
+        using var bar = context.Progress.Start("stats", part.ItemCount, "img");
         using (torch.no_grad())
-            for (int b = 0; b < batches.BatchesPerEpoch; b++)
+            for (int b = part.FirstBatch; b < part.EndBatch; b++)
             {
                 context.Cancellation.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
                 using var batch = batches.Batch(b);
-                accumulator.Add(encoder.Encode(batch.Samples.to(context.Device)).cpu());
+                local.Add(encoder.Encode(batch.Samples.to(context.Device)).cpu());
                 bar.Advance(batch.Size);
             }
+        using var accumulator = local.AcrossRanks(group);
         var statistics = accumulator.ToStatistics(options.IncludeMean);
         var basePath = context.RunPath(options.Output);
-        statistics.Save(basePath + ".pt");
-        statistics.Save(basePath + ".safetensors");
+        if (group.IsMain)
+        {
+            statistics.Save(basePath + ".pt");
+            statistics.Save(basePath + ".safetensors");
+        }
         using (var variance = statistics.Variance.to(float64))
         {
             context.Results.Record("stats/images", accumulator.Count);

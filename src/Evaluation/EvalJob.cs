@@ -19,6 +19,8 @@ namespace RaePipeline.Evaluation;
 /// (<c>{prefix}/probe/{name}/accuracy</c> and <c>.../ceiling</c>, see <see cref="ProbeEvaluation"/>); and the feature
 /// throughput. All come from one feature pass per image set. Saves both sets' statistics as npz in the run folder
 /// (<c>{prefix}/samples_statistics.npz</c>, <c>{prefix}/reference_statistics.npz</c>) for reuse as a reference.
+/// Image files are read in batches (an npz through its rows), never whole. Under MPI the ranks extract features of
+/// contiguous batch ranges and share them, so every metric equals one process's; rank 0 writes the files.
 /// </summary>
 public sealed class EvalJob : Job<EvalOptions>
 {
@@ -102,9 +104,9 @@ public sealed class EvalJob : Job<EvalOptions>
             samples.Description, referencePath, role.Key(), componentName, extractor.FeatureDimension);
 
         using var sampleFeatures = FeatureSet.Compute(extractor, samples, options.BatchSize, options.Limit,
-            options.InceptionScore, context.Progress, $"{options.Prefix} samples", context.Cancellation);
+            options.InceptionScore, context.Progress, $"{options.Prefix} samples", context.Cancellation, context.ProcessGroup);
         using var sampleStatistics = GaussianStatistics.FromFeatures(sampleFeatures.Features);
-        sampleStatistics.Save(context.RunPath(options.Prefix, "samples_statistics.npz"));
+        if (context.ProcessGroup.IsMain) sampleStatistics.Save(context.RunPath(options.Prefix, "samples_statistics.npz"));
 
         var reference = LoadReference(referencePath, extractor, options, isFid, context, log);
         try
@@ -202,9 +204,9 @@ public sealed class EvalJob : Job<EvalOptions>
         {
             var source = new DatasetImageSource(Datasets.Open(context.Data, context.PipelineDirectory, context.Seed));
             var dataImages = FeatureSet.Compute(extractor, source, options.BatchSize, options.Limit,
-                withProbabilities: false, context.Progress, $"{options.Prefix} reference", context.Cancellation);
+                withProbabilities: false, context.Progress, $"{options.Prefix} reference", context.Cancellation, context.ProcessGroup);
             var dataStatistics = GaussianStatistics.FromFeatures(dataImages.Features);
-            dataStatistics.Save(context.RunPath(options.Prefix, "reference_statistics.npz"));
+            if (context.ProcessGroup.IsMain) dataStatistics.Save(context.RunPath(options.Prefix, "reference_statistics.npz"));
             return new Reference(dataStatistics, dataImages);
         }
         bool isNpz = File.Exists(path) && path.EndsWith(".npz", StringComparison.OrdinalIgnoreCase);
@@ -218,7 +220,7 @@ public sealed class EvalJob : Job<EvalOptions>
         FeatureSet? images = null;
         if (hasImages && (!useStoredStatistics || options.PrecisionRecall))
             images = FeatureSet.Compute(extractor, ImageSource.Open(path), options.BatchSize, options.Limit,
-                withProbabilities: false, context.Progress, $"{options.Prefix} reference", context.Cancellation);
+                withProbabilities: false, context.Progress, $"{options.Prefix} reference", context.Cancellation, context.ProcessGroup);
         GaussianStatistics statistics;
         if (useStoredStatistics)
         {
@@ -228,7 +230,7 @@ public sealed class EvalJob : Job<EvalOptions>
         else
         {
             statistics = GaussianStatistics.FromFeatures(images!.Features);
-            statistics.Save(context.RunPath(options.Prefix, "reference_statistics.npz"));
+            if (context.ProcessGroup.IsMain) statistics.Save(context.RunPath(options.Prefix, "reference_statistics.npz"));
         }
         return new Reference(statistics, images);
     }

@@ -21,7 +21,8 @@ public sealed class MergeSamplesJobOptions
 
 /// <summary>
 /// <c>merge-samples</c>: joins the npz files of <c>sample --shard i/N</c> runs in image order, checking that they
-/// cover every image exactly once; the result equals the npz of one unsharded run byte for byte.
+/// cover every image exactly once; the result equals the npz of one unsharded run byte for byte. The images stream
+/// from the shards into the output a block at a time, so shards larger than memory merge.
 /// </summary>
 public sealed class MergeSamplesJob : Job<MergeSamplesJobOptions>
 {
@@ -36,31 +37,54 @@ public sealed class MergeSamplesJob : Job<MergeSamplesJobOptions>
             : Directory.Exists(folder) ? Directory.GetFiles(folder, "samples.shard-*-of-*.npz").ToList() : [];
         if (inputs.Count == 0)
             throw new FileNotFoundException($"merge-samples: no shard files given and none found in {folder}");
-        var shards = inputs.Select(path => (Path: path, Arrays: NpzFile.Read(path))).ToList();
-        try
+        using var scope = NewDisposeScope();
+        // Only the image numbers and labels are read whole; the images stream from the shards into the output.
+        var shards = inputs.Select(path =>
         {
-            foreach (var (path, arrays) in shards)
-                foreach (var key in new[] { "arr_0", "arr_1", "index" })
-                    if (!arrays.ContainsKey(key))
-                        throw new WeightsFormatException($"{path}: not a sample shard (no '{key}' array)", path);
-            var ordered = shards.OrderBy(s => s.Arrays["index"].numel() == 0 ? long.MaxValue : s.Arrays["index"][0].item<long>()).ToList();
-            using var scope = NewDisposeScope();
-            var index = torch.cat(ordered.Select(s => s.Arrays["index"]).ToList(), 0);
-            long count = index.shape[0];
-            if (!index.equal(torch.arange(count, dtype: int64)).all().item<bool>())
-                throw new InvalidDataException(
-                    $"merge-samples: the shards do not cover images 0..{count - 1} exactly once ({string.Join(", ", inputs.Select(Path.GetFileName))})");
-            var images = torch.cat(ordered.Select(s => s.Arrays["arr_0"]).ToList(), 0);
-            var labels = torch.cat(ordered.Select(s => s.Arrays["arr_1"]).ToList(), 0);
-            var output = Path.Combine(folder, options.Output);
-            NpzFile.Write(output, [new("arr_0", images), new("arr_1", labels), new("index", index)]);
-            context.Results.Record("merge-samples/images", count);
-            context.Logger("rae.merge").LogInformation("merged {Shards} shards, {Count} images, into {Output}", shards.Count, count, output);
-        }
-        finally
+            using var archive = NpzArchive.Open(path);
+            foreach (var key in new[] { "arr_0", "arr_1", "index" })
+                if (!archive.Contains(key))
+                    throw new WeightsFormatException($"{path}: not a sample shard (no '{key}' array)", path);
+            var images = archive.Header("arr_0");
+            if (images.Shape.Length != 4 || images.DType != ScalarType.Byte)
+                throw new WeightsFormatException($"{path}: arr_0 is {images.Descr} [{string.Join(", ", images.Shape)}], expected N x H x W x 3 uint8", path);
+            var index = archive.Read("index").to(int64).data<long>().ToArray();
+            return (Path: path, Images: images, Index: index, Labels: archive.Read("arr_1"));
+        }).OrderBy(s => s.Index.Length == 0 ? long.MaxValue : s.Index[0]).ToList();
+        var order = shards.SelectMany(s => s.Index).ToArray();
+        long count = order.Length;
+        if (!order.Select((image, position) => image == position).All(x => x))
+            throw new InvalidDataException(
+                $"merge-samples: the shards do not cover images 0..{count - 1} exactly once ({string.Join(", ", inputs.Select(Path.GetFileName))})");
+        var shape = shards[0].Images.Shape;
+        var odd = shards.FirstOrDefault(s => !s.Images.Shape.AsSpan(1).SequenceEqual(shape.AsSpan(1)));
+        if (odd.Path != null)
+            throw new InvalidDataException($"merge-samples: {odd.Path} holds images of [{string.Join(", ", odd.Images.Shape.Skip(1))}], {shards[0].Path} of [{string.Join(", ", shape.Skip(1))}]");
+
+        IEnumerable<Tensor> Rows(string array)
         {
-            foreach (var (_, arrays) in shards)
-                foreach (var tensor in arrays.Values) tensor.Dispose();
+            const int step = 256;
+            foreach (var shard in shards)
+            {
+                using var archive = NpzArchive.Open(shard.Path);
+                using var rows = archive.OpenRows(array);
+                while (rows.Remaining > 0)
+                {
+                    using var block = rows.Read(Math.Min(step, rows.Remaining));
+                    yield return block;
+                }
+            }
         }
+        var labels = torch.cat(shards.Select(s => s.Labels).ToList(), 0);
+        var allIndex = torch.arange(count, dtype: int64);
+        var output = Path.Combine(folder, options.Output);
+        NpzFile.WriteRows(output,
+        [
+            new NpzArrayRows("arr_0", ScalarType.Byte, [count, .. shape.Skip(1)], () => Rows("arr_0")),
+            new NpzArrayRows("arr_1", labels.dtype, [count], () => [labels]),
+            new NpzArrayRows("index", ScalarType.Int64, [count], () => [allIndex]),
+        ]);
+        context.Results.Record("merge-samples/images", count);
+        context.Logger("rae.merge").LogInformation("merged {Shards} shards, {Count} images, into {Output}", shards.Count, count, output);
     }
 }

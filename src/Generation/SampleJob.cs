@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using RaePipeline.Abstractions;
 using RaePipeline.Distributed;
+using RaePipeline.FlowMatching;
 using RaePipeline.Imaging;
 using RaePipeline.Pipeline;
 using RaePipeline.Weights;
@@ -12,7 +13,11 @@ namespace RaePipeline.Generation;
 /// <summary>
 /// <c>sample</c>: noise (per-image seeds) -> sampler over the pipeline's velocity field (guidance included) ->
 /// de-normalized latents -> decoder -> images. Writes grid.png, one PNG per image and an ADM-evaluator-compatible
-/// <c>samples.npz</c> (<c>arr_0</c> N x H x W x 3 uint8, <c>arr_1</c> labels, <c>index</c> image numbers).
+/// <c>samples.npz</c> (<c>arr_0</c> N x H x W x 3 uint8, <c>arr_1</c> labels, <c>index</c> image numbers). Each
+/// finished batch goes to disk at once (<see cref="SampleChunks"/>), so memory does not grow with the number of images
+/// and a killed run resumes from its finished batches. Under MPI the ranks split the batches (every image's noise and
+/// sampler stream come from its own seed, so the split changes nothing) and rank 0 writes what they gather; with
+/// <c>--shard</c>, a Slurm array or an Indexed Job, the process samples its shard only.
 /// </summary>
 public sealed class SampleJob : Job<SampleJobOptions>
 {
@@ -29,7 +34,11 @@ public sealed class SampleJob : Job<SampleJobOptions>
             yield return new JobProblem("label_sampling", $"'{options.LabelSampling}' is not one of equal, random");
         if (options.Shard != null && !IsShard(options.Shard))
             yield return new JobProblem("shard", $"'{options.Shard}': expected i/N with 0 ≤ i < N");
+        if (options.Shards is < 1) yield return new JobProblem("shards", "must be at least 1");
     }
+
+    /// <summary>At most this many classes (the first ones) get a row in grid_by_class.png: 1,000 rows of 256 px images would need gigabytes.</summary>
+    const int MaxGridClasses = 32;
 
     static bool IsShard(string text)
     {
@@ -48,6 +57,7 @@ public sealed class SampleJob : Job<SampleJobOptions>
     {
         using var precision = context.UsePrecision(training: false);
         var logger = context.Logger("rae.sample");
+        var group = context.ProcessGroup;
         var components = context.Components;
         var denoiser = components.Denoiser;
         var sampler = components.Sampler;
@@ -60,22 +70,34 @@ public sealed class SampleJob : Job<SampleJobOptions>
         int count = givenNoise?.Count ?? options.NumImages;
         using var labels = givenNoise?.Labels?.clone()
                            ?? SampleLabels.For(count, denoiser.NumClasses, options.LabelSampling, options.Classes, seed);
-        var plan = ShardPlan.Parse(options.Shard, count, options.BatchSize);
-        var folder = context.RunPath(options.Output, "grid.png");
-        folder = Path.GetDirectoryName(folder)!;
+        var selection = ShardSelection.Resolve(options.Shard, options.Shards);
+        var plan = ShardPlan.For(selection, count, options.BatchSize);
+        var folder = Path.GetDirectoryName(context.RunPath(options.Output, "grid.png"))!;
         using var grid = sampler.TimeGrid(latent);
         logger.LogInformation(
-            "sampling images {First}..{End} of {Count} ({Shard}) with {Sampler} ({Steps} grid points, {Nfe} evaluations per image), {Guidance}",
-            plan.FirstItem, plan.EndItem - 1, count, options.Shard ?? "no shard", components.NameOf(PipelineRole.Sampler),
-            grid.shape[0], sampler.FunctionEvaluations((int)grid.shape[0]), velocity.Description);
+            "sampling images {First}..{End} of {Count} ({Shard}{Ranks}) with {Sampler} ({Steps} grid points, {Nfe} evaluations per image), {Guidance}",
+            plan.FirstItem, plan.EndItem - 1, count, selection, group.IsDistributed ? $", split over {group.WorldSize} ranks" : "",
+            components.NameOf(PipelineRole.Sampler), grid.shape[0], sampler.FunctionEvaluations((int)grid.shape[0]), velocity.Description);
 
-        if (plan.EndBatch == plan.FirstBatch)
-        {
-            WriteEmptyShard(context, options, plan, decoder.OutputSize, folder, count, logger);
-            return;
-        }
-        // Velocity evaluations per batch: the sampler's calls of the field (each call evaluates every image of the
-        // batch once), counted here so adaptive samplers (dopri5) report what they used.
+        int imageSize = decoder.OutputSize;
+        var fingerprint = group.IsMain
+            ? SampleFingerprint.Of(
+                $"seed {seed}, images {count}, batch {options.BatchSize}, sampler {components.NameOf(PipelineRole.Sampler)}, " +
+                $"{velocity.Description}, precision {context.Precision}, image size {imageSize}",
+                labels, grid, [denoiser.Module, decoder.Module],
+                components.Statistics is { } statistics ? [statistics.Variance, .. statistics.Mean is { } mean ? [mean] : Array.Empty<Tensor>()] : [])
+            : "";
+        var chunks = new SampleChunks(Path.Combine(folder, "chunks"), fingerprint, imageSize);
+        var batches = Enumerable.Range(plan.FirstBatch, plan.EndBatch - plan.FirstBatch).ToList();
+        var finished = FinishedBatches(group, chunks, plan, labels);
+        // Every rank knows every rank's batches still to sample: round k samples the k-th of each, gathered on rank 0.
+        var work = Enumerable.Range(0, group.WorldSize)
+            .Select(rank => RankBatches(selection.ForRank(rank, group.WorldSize), count, options.BatchSize).Where(b => !finished.Contains(b)).ToList())
+            .ToList();
+        int reused = plan.ItemCount - work.Sum(w => w.Sum(b => BatchLength(plan, b)));
+        if (finished.Count > 0)
+            logger.LogInformation("resuming: {Batches} batches ({Images} images) already in {Folder} are kept", finished.Count, reused, chunks.Folder);
+
         var evaluations = new List<int>();
         var calls = 0;
         VelocityField counted = (x, t, y) =>
@@ -83,73 +105,152 @@ public sealed class SampleJob : Job<SampleJobOptions>
             calls++;
             return velocity.Field(x, t, y);
         };
-        var images = new List<Tensor>();
-        using var bar = context.Progress.Start("sample", plan.EndItem - plan.FirstItem, "img");
+        using var bar = context.Progress.Start("sample", plan.ItemCount, "img");
+        bar.SetDone(reused);
         using (torch.no_grad())
-        {
-            int batchIndex = plan.FirstBatch;
-            foreach (var (start, end) in plan.BatchRanges())
+            for (int round = 0, rounds = work.Max(w => w.Count); round < rounds; round++)
             {
                 context.Cancellation.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
-                var noise = givenNoise?.Noise[start..end] ?? NoiseFor(seed, start, end, latent);
-                noise = noise.to(context.Device);
-                var batchLabels = labels[start..end].to(context.Device);
-                var generator = new Generator(SampleSeeds.For(seed, SampleSeeds.SamplerStream, batchIndex++));
-                var (x, y) = velocity.Prepare(noise, batchLabels);
-                calls = 0;
-                var sampled = FiniteSamples.Check(velocity.Result(sampler.Sample(counted, x, y, grid.to(context.Device), generator)),
-                    $"sample: the latents of images {start}..{end - 1}", "check the denoiser's weights, the guidance scale and the sampler's steps");
-                evaluations.Add(calls);
-                var decoded = FiniteSamples.Check(decoder.Decode(components.Statistics?.Denormalize(sampled) ?? sampled),
-                    $"sample: the decoded images {start}..{end - 1}", "check the decoder's weights and the latent statistics (stat.pt)");
-                var pixels = PixelConversion.ToUint8Hwc(decoded);
-                images.Add(pixels.MoveToOuterDisposeScope());
-                if (options.WritePngs)
-                    for (int i = 0; i < end - start; i++)
-                        ImageFile.WritePngRgb8(Path.Combine(folder, "png", $"{start + i:D6}.png"), pixels[i]);
-                bar.Advance(end - start);
+                int? mine = round < work[group.Rank].Count ? work[group.Rank][round] : null;
+                Tensor pixels;
+                if (mine is { } own)
+                {
+                    var (start, end) = (own * plan.BatchSize, Math.Min(count, (own + 1) * plan.BatchSize));
+                    calls = 0;
+                    pixels = SampleBatch(context, components, velocity, counted, givenNoise, labels, grid, seed, own, start, end, latent);
+                }
+                else pixels = torch.zeros([0, imageSize, imageSize, 3], dtype: uint8);
+                var gathered = group.GatherEach(pixels);
+                var gatheredCalls = group.GatherEach(torch.tensor(mine is null ? Array.Empty<long>() : [calls]));
+                if (gathered is null || gatheredCalls is null) continue;
+                for (int rank = 0; rank < group.WorldSize; rank++)
+                {
+                    if (round >= work[rank].Count) continue;
+                    int batch = work[rank][round];
+                    int start = batch * plan.BatchSize;
+                    var batchPixels = gathered[rank];
+                    if (options.WritePngs)
+                        for (int i = 0; i < batchPixels.shape[0]; i++)
+                            ImageFile.WritePngRgb8(Path.Combine(folder, "png", $"{start + i:D6}.png"), batchPixels[i]);
+                    using var batchLabels = labels[start..(start + (int)batchPixels.shape[0])].contiguous();
+                    chunks.Write(batch, start, batchPixels, batchLabels);
+                    evaluations.Add((int)gatheredCalls[rank][0].item<long>());
+                    bar.Advance(batchPixels.shape[0]);
+                }
             }
+
+        if (group.IsMain)
+        {
+            var npzName = plan.Count == 1 ? "samples.npz" : $"samples.shard-{plan.Index}-of-{plan.Count}.npz";
+            using (var shardLabels = labels[plan.FirstItem..plan.EndItem].contiguous())
+            {
+                chunks.WriteNpz(Path.Combine(folder, npzName), batches, plan.FirstItem, plan.EndItem, shardLabels);
+                chunks.Delete(batches);
+                if (plan.ItemCount > 0) WriteGrids(Path.Combine(folder, npzName), folder, options, shardLabels);
+            }
+            RecordResults(context, options, sampler, grid, plan, bar, evaluations, logger, folder, npzName, count);
         }
-        using var all = torch.cat(images, 0);
-        foreach (var image in images) image.Dispose();
-        var shown = (int)Math.Min(options.GridImages, all.shape[0]);
-        using (var gridImages = PixelConversion.FromUint8Hwc(all[..shown]))
-            ImageGrid.Save(Path.Combine(folder, "grid.png"), gridImages, options.GridColumns);
-        if (options.ClassGridImages > 0)
-            using (var byClass = ClassRows(all, labels[plan.FirstItem..plan.EndItem], options.ClassGridImages))
-                ImageGrid.Save(Path.Combine(folder, "grid_by_class.png"), byClass, options.ClassGridImages);
-        using var shardLabels = labels[plan.FirstItem..plan.EndItem].contiguous();
-        var npzName = WriteNpz(folder, plan, all, shardLabels);
-        context.Results.Record("sample/images", all.shape[0]);
+        group.Barrier();
+    }
+
+    /// <summary>The selection's batches whose chunks are on disk as this run writes them: rank 0 looks, every rank learns.</summary>
+    static HashSet<int> FinishedBatches(ProcessGroup group, SampleChunks chunks, ShardPlan plan, Tensor labels)
+    {
+        var flags = new byte[plan.Batches];
+        if (group.IsMain)
+            foreach (var (start, end) in plan.BatchRanges())
+            {
+                int batch = start / plan.BatchSize;
+                using var batchLabels = labels[start..end].contiguous();
+                flags[batch] = chunks.IsFinished(batch, start, end, batchLabels) ? (byte)1 : (byte)0;
+            }
+        using var shared = torch.tensor(flags, ScalarType.Byte);
+        group.Broadcast(shared);
+        var result = shared.data<byte>().ToArray();
+        return Enumerable.Range(0, result.Length).Where(b => result[b] != 0).ToHashSet();
+    }
+
+    static IEnumerable<int> RankBatches(ShardSelection selection, int count, int batchSize)
+    {
+        var plan = ShardPlan.For(selection, count, batchSize);
+        return Enumerable.Range(plan.FirstBatch, plan.EndBatch - plan.FirstBatch);
+    }
+
+    static int BatchLength(ShardPlan plan, int batch) => Math.Min(plan.Items, (batch + 1) * plan.BatchSize) - batch * plan.BatchSize;
+
+    /// <summary>Images [start, end) of batch <paramref name="batch"/>: (n, H, W, 3) uint8 on the CPU, in the caller's dispose scope.</summary>
+    static Tensor SampleBatch(JobContext context, IPipelineComponents components, GuidedVelocity velocity, VelocityField counted,
+        GivenNoise? givenNoise, Tensor labels, Tensor grid, long seed, int batch, int start, int end, LatentShape latent)
+    {
+        var noise = (givenNoise?.Noise[start..end] ?? NoiseFor(seed, start, end, latent)).to(context.Device);
+        var batchLabels = labels[start..end].to(context.Device);
+        var generator = new Generator(SampleSeeds.For(seed, SampleSeeds.SamplerStream, batch));
+        var (x, y) = velocity.Prepare(noise, batchLabels);
+        var sampled = FiniteSamples.Check(velocity.Result(components.Sampler.Sample(counted, x, y, grid.to(context.Device), generator)),
+            $"sample: the latents of images {start}..{end - 1}", "check the denoiser's weights, the guidance scale and the sampler's steps");
+        var decoded = FiniteSamples.Check(components.Decoder.Decode(components.Statistics?.Denormalize(sampled) ?? sampled),
+            $"sample: the decoded images {start}..{end - 1}", "check the decoder's weights and the latent statistics (stat.pt)");
+        return PixelConversion.ToUint8Hwc(decoded).cpu();
+    }
+
+    /// <summary>grid.png from the first images of the written npz, grid_by_class.png from the first images of each class (read in chunks).</summary>
+    static void WriteGrids(string npz, string folder, SampleJobOptions options, Tensor labels)
+    {
+        using var archive = NpzArchive.Open(npz);
+        long total = labels.shape[0];
+        var shown = Math.Min(options.GridImages, total);
+        if (shown > 0)
+            using (var first = archive.ReadRows("arr_0", 0, shown))
+            using (var gridImages = PixelConversion.FromUint8Hwc(first))
+                ImageGrid.Save(Path.Combine(folder, "grid.png"), gridImages, options.GridColumns);
+        if (options.ClassGridImages <= 0) return;
+        var classes = labels.data<long>().ToArray().Distinct().Order().Take(MaxGridClasses).ToHashSet();
+        var perClass = classes.ToDictionary(c => c, _ => new List<Tensor>());
+        var wanted = classes.ToDictionary(c => c, c => Math.Min(options.ClassGridImages, labels.eq(c).sum().item<long>()));
+        try
+        {
+            using var rows = archive.OpenRows("arr_0");
+            var allLabels = labels.data<long>().ToArray();
+            const int step = 256;
+            for (long begin = 0; begin < total && perClass.Any(p => p.Value.Count < wanted[p.Key]); begin += step)
+            {
+                using var block = rows.Read(Math.Min(step, total - begin));
+                for (int i = 0; i < block.shape[0]; i++)
+                    if (perClass.TryGetValue(allLabels[begin + i], out var members) && members.Count < options.ClassGridImages)
+                        members.Add(block[i].clone());
+            }
+            using var pixels = torch.stack(perClass.OrderBy(p => p.Key).SelectMany(p => p.Value).ToList());
+            using var pixelLabels = torch.tensor(perClass.OrderBy(p => p.Key).SelectMany(p => p.Value.Select(_ => p.Key)).ToArray());
+            using var byClass = ClassRows(pixels, pixelLabels, options.ClassGridImages);
+            ImageGrid.Save(Path.Combine(folder, "grid_by_class.png"), byClass, options.ClassGridImages);
+        }
+        finally
+        {
+            foreach (var image in perClass.Values.SelectMany(m => m)) image.Dispose();
+        }
+    }
+
+    static void RecordResults(JobContext context, SampleJobOptions options, ISampler sampler, Tensor grid, ShardPlan plan, ProgressBar bar,
+        List<int> evaluations, ILogger logger, string folder, string npzName, int count)
+    {
+        context.Results.Record("sample/images", plan.ItemCount);
+        if (plan.ItemCount == 0)
+        {
+            logger.LogWarning(
+                "{Shard} has nothing to do: {Count} images make {Batches} batches of {BatchSize}, fewer than {Shards} shards; " +
+                "wrote an empty {Npz} for merge-samples", $"shard {plan.Index}/{plan.Count}", count, plan.Batches, plan.BatchSize, plan.Count, npzName);
+            return;
+        }
         context.Results.Record("sample/nfe", sampler.FunctionEvaluations((int)grid.shape[0]));
-        context.Results.Record("sample/seconds_per_image", bar.Elapsed.TotalSeconds / Math.Max(1, all.shape[0]));
-        context.Results.Record("sample/nfe", evaluations.Average());
-        logger.LogInformation("velocity evaluations per image: {Mean:F1} on average over {Batches} batches (min {Min}, max {Max})",
-            evaluations.Average(), evaluations.Count, evaluations.Min(), evaluations.Max());
-        logger.LogInformation("wrote {Count} images to {Folder} ({Npz}, grid.png)", all.shape[0], folder, npzName);
-    }
-
-    /// <summary>The ADM npz of the plan's images (pixels (n, H, W, 3) uint8, labels (n,)); returns its file name.</summary>
-    static string WriteNpz(string folder, ShardPlan plan, Tensor pixels, Tensor labels)
-    {
-        var npzName = plan.Count == 1 ? "samples.npz" : $"samples.shard-{plan.Index}-of-{plan.Count}.npz";
-        using var index = torch.arange(plan.FirstItem, plan.EndItem, dtype: int64);
-        NpzFile.Write(Path.Combine(folder, npzName), [new("arr_0", pixels), new("arr_1", labels), new("index", index)]);
-        return npzName;
-    }
-
-    /// <summary>A shard with no batch (more shards than batches): a valid npz of zero images, which merge-samples joins like any other.</summary>
-    static void WriteEmptyShard(JobContext context, SampleJobOptions options, ShardPlan plan, int imageSize, string folder, int count,
-        ILogger logger)
-    {
-        using var pixels = torch.zeros([0, imageSize, imageSize, 3], dtype: uint8);
-        using var labels = torch.zeros([0], dtype: int64);
-        var npzName = WriteNpz(folder, plan, pixels, labels);
-        context.Results.Record("sample/images", 0);
-        logger.LogWarning(
-            "shard {Shard} has nothing to do: {Count} images make {Batches} batches of {BatchSize}, fewer than {Shards} shards; " +
-            "wrote an empty {Npz} for merge-samples", options.Shard, count, plan.Batches, plan.BatchSize, plan.Count, npzName);
+        if (evaluations.Count > 0)
+        {
+            context.Results.Record("sample/seconds_per_image", bar.Elapsed.TotalSeconds / Math.Max(1, bar.Done));
+            context.Results.Record("sample/nfe", evaluations.Average());
+            logger.LogInformation("velocity evaluations per image: {Mean:F1} on average over {Batches} batches (min {Min}, max {Max})",
+                evaluations.Average(), evaluations.Count, evaluations.Min(), evaluations.Max());
+        }
+        logger.LogInformation("wrote {Count} images to {Folder} ({Npz}, grid.png)", plan.ItemCount, folder, npzName);
     }
 
     /// <summary>

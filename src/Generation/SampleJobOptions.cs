@@ -20,8 +20,14 @@ public sealed class SampleJobOptions
     /// <summary>A safetensors file with tensor <c>noise</c> (N, C, h, w) (and optionally <c>labels</c> (N,)) to sample from.</summary>
     public string? Noise { get; set; }
 
-    /// <summary><c>i/N</c>: compute only shard i of N; shards merged with <c>merge-samples</c> equal one run byte for byte.</summary>
+    /// <summary>
+    /// <c>i/N</c>: compute only shard i of N; shards merged with <c>merge-samples</c> equal one run byte for byte.
+    /// Without it, a Slurm array task or Kubernetes Indexed Job takes its shard from the environment.
+    /// </summary>
     public string? Shard { get; set; }
+
+    /// <summary>The number of shards of a Kubernetes Indexed Job (its completions; or env <c>RAE_SHARDS</c>).</summary>
+    public int? Shards { get; set; }
 
     /// <summary>Folder in the run folder for the outputs.</summary>
     public string Output { get; set; } = "samples";
@@ -34,6 +40,6 @@ public sealed class SampleJobOptions
 
     public int GridColumns { get; set; } = 8;
 
-    /// <summary>Images per class in grid_by_class.png (one row per class); 0 = no such grid.</summary>
+    /// <summary>Images per class in grid_by_class.png (one row per class, the first 32 classes); 0 = no such grid.</summary>
     public int ClassGridImages { get; set; } = 8;
 }

@@ -85,9 +85,12 @@ public sealed record NpyHeader(string Descr, ScalarType DType, long[] Shape, boo
     }
 
     /// <summary>Writes the version 1.0 header of contiguous <paramref name="tensor"/> (its data follows).</summary>
-    public static void Write(Stream stream, Tensor tensor, string name)
+    public static void Write(Stream stream, Tensor tensor, string name) => Write(stream, tensor.dtype, tensor.shape, name);
+
+    /// <summary>Writes the version 1.0 header of an array of <paramref name="type"/> and <paramref name="shape"/> (its data follows).</summary>
+    public static void Write(Stream stream, ScalarType type, long[] shape, string name)
     {
-        var descr = tensor.dtype switch
+        var descr = type switch
         {
             ScalarType.Byte => "|u1",
             ScalarType.Int8 => "|i1",
@@ -98,10 +101,10 @@ public sealed record NpyHeader(string Descr, ScalarType DType, long[] Shape, boo
             ScalarType.Float16 => "<f2",
             ScalarType.Float32 => "<f4",
             ScalarType.Float64 => "<f8",
-            _ => throw new ArgumentException($"array '{name}' has dtype {tensor.dtype}, which the npy format does not store"),
+            _ => throw new ArgumentException($"array '{name}' has dtype {type}, which the npy format does not store"),
         };
-        var shape = tensor.shape.Length == 1 ? $"({tensor.shape[0]},)" : $"({string.Join(", ", tensor.shape)})";
-        var header = $"{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}";
+        var dimensions = shape.Length == 1 ? $"({shape[0]},)" : $"({string.Join(", ", shape)})";
+        var header = $"{{'descr': '{descr}', 'fortran_order': False, 'shape': {dimensions}, }}";
         int total = 10 + header.Length + 1;
         int padding = (64 - total % 64) % 64;
         header = header + new string(' ', padding) + "\n";

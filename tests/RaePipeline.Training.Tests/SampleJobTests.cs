@@ -1,4 +1,8 @@
+using RaePipeline.Abstractions;
+using RaePipeline.Backbones.DiffusionTransformers;
 using RaePipeline.Generation;
+using RaePipeline.Pipeline;
+using RaePipeline.Samplers.FlowMatching;
 using RaePipeline.Weights;
 using TorchSharp;
 
@@ -47,6 +51,102 @@ public class SampleJobTests
 
         File.ReadAllBytes(folder.Combine("sharded", "samples", "samples.npz"))
             .Should().Equal(File.ReadAllBytes(folder.Combine("single", "samples", "samples.npz")));
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("1/2")]
+    public void A_run_killed_after_two_batches_resumes_from_its_chunks_and_equals_an_uninterrupted_run(string? shard)
+    {
+        using var folder = new TemporaryFolder();
+        var latent = new LatentShape(TinyPipeline.Channels, TinyPipeline.ImageSize / TinyPipeline.Patch, TinyPipeline.ImageSize / TinyPipeline.Patch);
+        var decoder = new FaultyDecoder(new ProjectionDecoder(latent, TinyPipeline.Patch));
+        using var components = new TestComponents
+        {
+            DenoiserOrNull = DiffusionTransformerDenoiser.Create(TinyPipeline.DenoiserSpec, null, WeightFiles.CheckpointEntry.Ema, seed: 4, torch.CPU),
+            SamplerOrNull = new EulerSampler(new TimeGridSettings(4)),
+            CreateDecoder = () => decoder,
+            Guidance = new GuidanceOptions { Method = RaePipeline.FlowMatching.GuidanceMethod.Cfg, Scale = 1.5 },
+        };
+        // 11 images in batches of 2: 6 batches; shard 1/2 has batches 3..5.
+        var options = new SampleJobOptions { NumImages = 11, BatchSize = 2, Shard = shard, ClassGridImages = 2, WritePngs = false };
+        int batches = shard == null ? 6 : 3, firstBatch = shard == null ? 0 : 3;
+        var npz = shard == null ? "samples.npz" : "samples.shard-1-of-2.npz";
+
+        new SampleJob().Run(TinyPipeline.Context(components, folder.Combine("whole"), TinyPipeline.Data()), options);
+        decoder.Calls.Should().Be(batches);
+        var expected = File.ReadAllBytes(folder.Combine("whole", "samples", npz));
+
+        var killed = TinyPipeline.Context(components, folder.Combine("killed"), TinyPipeline.Data());
+        decoder.Calls = 0;
+        decoder.FailAtCall = 3;
+        FluentActions.Invoking(() => new SampleJob().Run(killed, options)).Should().Throw<InvalidOperationException>().WithMessage("*killed*");
+        var chunks = folder.Combine("killed", "samples", "chunks");
+        Directory.GetFiles(chunks, "batch-*.npz").Select(Path.GetFileName).Should()
+            .BeEquivalentTo([$"batch-{firstBatch:D6}.npz", $"batch-{firstBatch + 1:D6}.npz"]);
+        File.Exists(folder.Combine("killed", "samples", npz)).Should().BeFalse();
+
+        // A chunk that does not verify (here: damaged) is sampled again; the finished one is kept.
+        File.WriteAllBytes(Path.Combine(chunks, $"batch-{firstBatch + 1:D6}.npz"), [1, 2, 3]);
+        decoder.Calls = 0;
+        decoder.FailAtCall = null;
+        new SampleJob().Run(killed, options);
+        decoder.Calls.Should().Be(batches - 1, "the first batch's chunk was kept, the damaged one and the rest were sampled");
+        File.ReadAllBytes(folder.Combine("killed", "samples", npz)).Should().Equal(expected);
+        Directory.Exists(chunks).Should().BeFalse("the chunks are removed once the npz holds them");
+    }
+
+    [Fact]
+    public void Chunks_of_another_run_are_not_reused()
+    {
+        using var folder = new TemporaryFolder();
+        using var components = TinyPipeline.Components(withSampling: true);
+        var context = TinyPipeline.Context(components, folder.Path, TinyPipeline.Data());
+        var options = new SampleJobOptions { NumImages = 4, BatchSize = 2, WritePngs = false, Seed = 1 };
+        var chunks = new SampleChunks(folder.Combine("samples", "chunks"), "another run", TinyPipeline.ImageSize);
+        using (var pixels = torch.zeros([2, TinyPipeline.ImageSize, TinyPipeline.ImageSize, 3], dtype: torch.uint8))
+        using (var labels = SampleLabels.For(4, TinyPipeline.Classes, "equal", null, 1))
+        using (var first = labels[..2].contiguous())
+            chunks.Write(0, 0, pixels, first);
+
+        new SampleJob().Run(context, options);
+        using var arrays = new DisposableArrays(NpzFile.Read(folder.Combine("samples", "samples.npz")));
+        arrays.Arrays["arr_0"][..2].count_nonzero().item<long>().Should().BeGreaterThan(0, "the zero images of the other run's chunk were sampled again");
+    }
+
+    [Fact]
+    public void The_npz_streamed_from_chunks_equals_the_whole_arrays_written_at_once_byte_for_byte()
+    {
+        using var folder = new TemporaryFolder();
+        using var components = TinyPipeline.Components(withSampling: true);
+        new SampleJob().Run(TinyPipeline.Context(components, folder.Path, TinyPipeline.Data()),
+            new SampleJobOptions { NumImages = 5, BatchSize = 2, WritePngs = false });
+        var streamed = folder.Combine("samples", "samples.npz");
+        using (var arrays = new DisposableArrays(NpzFile.Read(streamed)))
+        {
+            arrays.Arrays.Keys.Should().Equal("arr_0", "arr_1", "index");
+            arrays.Arrays["arr_0"].shape.Should().Equal(5, TinyPipeline.ImageSize, TinyPipeline.ImageSize, 3);
+            NpzFile.Write(folder.Combine("whole.npz"), arrays.Arrays);
+        }
+        File.ReadAllBytes(streamed).Should().Equal(File.ReadAllBytes(folder.Combine("whole.npz")));
+    }
+
+    /// <summary>A decoder that fails at a chosen call, as a killed process stops: what was written before stays.</summary>
+    sealed class FaultyDecoder(IDecoder inner) : IDecoder
+    {
+        public int Calls { get; set; }
+        public int? FailAtCall { get; set; }
+        public LatentShape LatentShape => inner.LatentShape;
+        public int OutputSize => inner.OutputSize;
+        public torch.nn.Module Module => inner.Module;
+
+        public torch.Tensor Decode(torch.Tensor latents)
+        {
+            if (++Calls == FailAtCall) throw new InvalidOperationException("killed");
+            return inner.Decode(latents);
+        }
+
+        public void Dispose() => inner.Dispose();
     }
 
     sealed class DisposableArrays(Dictionary<string, torch.Tensor> arrays) : IDisposable

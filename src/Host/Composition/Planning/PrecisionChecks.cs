@@ -1,5 +1,6 @@
 using RaePipeline.Abstractions;
 using RaePipeline.Host.Configuration;
+using RaePipeline.Pipeline;
 using YamlDotNet.RepresentationModel;
 using static TorchSharp.torch;
 

@@ -45,7 +45,7 @@ public sealed class StatsJob(ILogger<StatsJob> logger) : Job<StatsJobOptions>
         using var precision = context.UsePrecision(training: false);
         var encoder = context.Components.Encoder;
         var dataset = Datasets.Open(context.Data, context.PipelineDirectory, context.Seed);
-        var batches = ShuffledBatches.OfImages(dataset, options.BatchSize, context.Seed, shuffle: false,
+        using var batches = ShuffledBatches.OfImages(dataset, options.BatchSize, context.Seed, shuffle: false,
             randomFlip: options.RandomFlip, dropLast: false);
         using var accumulator = new LatentStatisticsAccumulator();
         using var bar = context.Progress.Start("stats", dataset.Count, "img");

@@ -64,6 +64,7 @@ public sealed class TrainDecoderJob : Job<TrainDecoderOptions>
         using var precision = context.UsePrecision(training: true);
         var log = context.Logger(Name);
         var (batches, plan) = OpenData(context, options, log);
+        using var loadingAhead = batches; // stops the batches' background loading when the job ends
         var lpips = OpenLpips(context, options, log);
         var discriminator = OpenDiscriminator(context, options, log);
         using var trainer = new DecoderTrainer(context.Components.Encoder, context.Components.Decoder, options, plan, lpips, discriminator,

@@ -57,7 +57,8 @@ foreach (var (step, mib) in memory.ResidentMiBAtStep.OrderBy(p => p.Key))
 var points = memory.ResidentMiBAtStep.OrderBy(p => p.Key).ToList();
 if (points.Count >= 2)
 {
-    var (first, last) = (points[0], points[^1]);
+    // From step 100 on (the first log line at or after it): before that, allocator pools and caches still fill.
+    var (first, last) = (points.FirstOrDefault(p => p.Key >= Math.Min(100, points[^1].Key), points[0]), points[^1]);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"RSS step {first.Key} -> {last.Key}: {first.Value:F1} -> {last.Value:F1} MiB ({last.Value - first.Value:+0.0;-0.0} MiB, " +
         $"{(last.Value - first.Value) / (last.Key - first.Key) * 1024:F2} KiB/step); peak {ProcessMemory.PeakResidentMiB():F1} MiB"));

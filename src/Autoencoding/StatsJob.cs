@@ -47,7 +47,7 @@ public sealed class StatsJob(ILogger<StatsJob> logger) : Job<StatsJobOptions>
         using var precision = context.UsePrecision(training: false);
         var encoder = context.Components.Encoder;
         var dataset = Datasets.Open(context.Data, context.PipelineDirectory, context.Seed);
-        var batches = ShuffledBatches.OfImages(dataset, options.BatchSize, context.Seed, shuffle: false,
+        using var batches = ShuffledBatches.OfImages(dataset, options.BatchSize, context.Seed, shuffle: false,
             randomFlip: options.RandomFlip, dropLast: false);
         // Under MPI each rank measures a contiguous range of the batches; the partial statistics merge exactly.
         var group = context.ProcessGroup;

@@ -116,9 +116,12 @@ public sealed class LatentCache : IDisposable
         return new LabeledSample(latent, (int)labels[index]);
     }
 
-    /// <summary>Shuffled batches of raw latents (B, C, h, w), each image's flipped twin taken at random when <paramref name="randomFlip"/>.</summary>
+    /// <summary>
+    /// Shuffled batches of raw latents (B, C, h, w), each image's flipped twin taken at random when
+    /// <paramref name="randomFlip"/>, read ahead on background threads (dispose the batches before the cache).
+    /// </summary>
     public ShuffledBatches Batches(int batchSize, long seed, bool randomFlip, bool shuffle = true, bool dropLast = true) =>
-        new(Count, Read, batchSize, seed, shuffle, randomFlip, dropLast);
+        new(Count, Read, batchSize, seed, shuffle, randomFlip, dropLast, BatchPrefetch.Default);
 
     public void Dispose()
     {

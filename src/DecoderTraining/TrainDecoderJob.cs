@@ -67,6 +67,7 @@ public sealed class TrainDecoderJob : Job<TrainDecoderOptions>
         using var precision = context.UsePrecision(training: true);
         var log = context.Logger(Name);
         var (batches, plan) = OpenData(context, options, log);
+        using var loadingAhead = batches; // stops the batches' background loading when the job ends
         var lpips = OpenLpips(context, options, log);
         var discriminator = OpenDiscriminator(context, options, log);
         var group = context.ProcessGroup;

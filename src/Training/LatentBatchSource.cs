@@ -56,5 +56,9 @@ public sealed class LatentBatchSource : IDisposable
         return (latents.MoveToOuterDisposeScope(), batch.Labels.to(device).alias().MoveToOuterDisposeScope());
     }
 
-    public void Dispose() => cache?.Dispose();
+    public void Dispose()
+    {
+        batches.Dispose(); // its loads ahead read the cache
+        cache?.Dispose();
+    }
 }

@@ -48,7 +48,7 @@ public sealed class StatsJob(ILogger<StatsJob> logger) : Job<StatsJobOptions>
         var encoder = context.Components.Encoder;
         var dataset = Datasets.Open(context.Data, context.PipelineDirectory, context.Seed);
         using var batches = ShuffledBatches.OfImages(dataset, options.BatchSize, context.Seed, shuffle: false,
-            randomFlip: options.RandomFlip, dropLast: false);
+            randomFlip: options.RandomFlip, dropLast: false, prefetch: BatchPrefetch.For(context.Data));
         // Under MPI each rank measures a contiguous range of the batches; the partial statistics merge exactly.
         var group = context.ProcessGroup;
         var part = ShardPlan.For(ShardSelection.Whole.ForRank(group), dataset.Count, options.BatchSize);

@@ -1,3 +1,5 @@
+using RaePipeline.Pipeline;
+
 namespace RaePipeline.Data;
 
 /// <summary>
@@ -12,8 +14,9 @@ public sealed record BatchPrefetch(int Depth, int Workers)
     /// <summary>No loading ahead, one sample after the other on the caller's thread.</summary>
     public static BatchPrefetch Off { get; } = new(0, 1);
 
-    /// <summary>Two batches ahead, a worker per core.</summary>
-    public static BatchPrefetch Default { get; } = new(2, Math.Max(1, Environment.ProcessorCount));
+    /// <summary>The data block's <c>prefetch</c> batches ahead (0: <see cref="Off"/>), a worker per core.</summary>
+    public static BatchPrefetch For(DataOptions data) =>
+        data.Prefetch > 0 ? new(data.Prefetch, Math.Max(1, Environment.ProcessorCount)) : Off;
 
     public bool IsOn => Depth > 0;
 

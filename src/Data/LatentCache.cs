@@ -118,10 +118,10 @@ public sealed class LatentCache : IDisposable
 
     /// <summary>
     /// Shuffled batches of raw latents (B, C, h, w), each image's flipped twin taken at random when
-    /// <paramref name="randomFlip"/>, read ahead on background threads (dispose the batches before the cache).
+    /// <paramref name="randomFlip"/>, read ahead on background threads when <paramref name="prefetch"/> is on (dispose the batches before the cache).
     /// </summary>
-    public ShuffledBatches Batches(int batchSize, long seed, bool randomFlip, bool shuffle = true, bool dropLast = true) =>
-        new(Count, Read, batchSize, seed, shuffle, randomFlip, dropLast, BatchPrefetch.Default);
+    public ShuffledBatches Batches(int batchSize, long seed, bool randomFlip, BatchPrefetch prefetch, bool shuffle = true, bool dropLast = true) =>
+        new(Count, Read, batchSize, seed, shuffle, randomFlip, dropLast, prefetch);
 
     public void Dispose()
     {

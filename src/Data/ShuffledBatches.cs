@@ -55,7 +55,7 @@ public sealed class ShuffledBatches : IDisposable
 
     /// <summary>
     /// Batches of images (B, 3, S, S) in [0, 1], flipped at random when <paramref name="randomFlip"/>; decoded,
-    /// cropped and flipped ahead on background threads (<paramref name="prefetch"/>, null is <see cref="BatchPrefetch.Default"/>).
+    /// cropped and flipped ahead on background threads when <paramref name="prefetch"/> is on (null is <see cref="BatchPrefetch.Off"/>).
     /// </summary>
     public static ShuffledBatches OfImages(IImageDataset dataset, int batchSize, long seed,
         bool shuffle = true, bool randomFlip = false, bool dropLast = true, BatchPrefetch? prefetch = null) =>
@@ -66,7 +66,7 @@ public sealed class ShuffledBatches : IDisposable
             var flipped = item.Image.flip(-1);
             item.Image.Dispose();
             return new LabeledSample(flipped, item.Label);
-        }, batchSize, seed, shuffle, randomFlip, dropLast, prefetch ?? BatchPrefetch.Default);
+        }, batchSize, seed, shuffle, randomFlip, dropLast, prefetch);
 
     public int Count { get; }
     public int BatchSize { get; }

@@ -105,7 +105,8 @@ public sealed class TrainDecoderJob : Job<TrainDecoderOptions>
         // Stage 1 trains without flips (the recipe's transform is resize + random crop, no flip).
         if (context.Data.RandomFlip)
             log.LogInformation("train-decoder: data.random_flip is not applied: the stage-1 recipe trains the decoder without flips");
-        var batches = ShuffledBatches.OfImages(dataset, options.BatchSize, context.Seed, shuffle: true, randomFlip: false);
+        var batches = ShuffledBatches.OfImages(dataset, options.BatchSize, context.Seed, shuffle: true, randomFlip: false,
+            prefetch: BatchPrefetch.For(context.Data));
         var plan = DecoderTrainingPlan.From(options, batches.BatchesPerEpoch);
         log.LogInformation("train-decoder: {Plan}; {Images} images from {Data}", plan, dataset.Count, dataset.Identity);
         return (batches, plan);

@@ -30,6 +30,14 @@ public sealed class DataOptions
     /// <summary>Use at most this many images (0 = all).</summary>
     public int Limit { get; set; }
 
+    /// <summary>
+    /// Batches loaded ahead on background threads (decoding, cropping, flipping; the same batches as without), 0 = off.
+    /// Off by default: TorchSharp 0.107 frees a temporary Scalar (the 2 of <c>x * 2</c>) from its finalizer while the
+    /// native call that uses it may still run, and other threads' allocations make the garbage collections that start
+    /// such finalizers frequent enough to crash a run now and then (README, "Known limits").
+    /// </summary>
+    public int Prefetch { get; set; }
+
     /// <summary>Folder where encoded latents are cached (encoded once, both flips) for stage-2 training; empty = no cache.</summary>
     public string? LatentCache { get; set; }
 

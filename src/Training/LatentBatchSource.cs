@@ -26,11 +26,11 @@ public sealed class LatentBatchSource : IDisposable
         this.device = device;
     }
 
-    public static LatentBatchSource FromCache(LatentCache cache, int batchSize, long seed, bool randomFlip, Device device) =>
-        new(cache.Batches(batchSize, seed, randomFlip), null, cache, device);
+    public static LatentBatchSource FromCache(LatentCache cache, int batchSize, long seed, bool randomFlip, BatchPrefetch prefetch, Device device) =>
+        new(cache.Batches(batchSize, seed, randomFlip, prefetch), null, cache, device);
 
-    public static LatentBatchSource Encoding(IImageDataset dataset, IEncoder encoder, int batchSize, long seed, bool randomFlip, Device device) =>
-        new(ShuffledBatches.OfImages(dataset, batchSize, seed, randomFlip: randomFlip), encoder, null, device);
+    public static LatentBatchSource Encoding(IImageDataset dataset, IEncoder encoder, int batchSize, long seed, bool randomFlip, BatchPrefetch prefetch, Device device) =>
+        new(ShuffledBatches.OfImages(dataset, batchSize, seed, randomFlip: randomFlip, prefetch: prefetch), encoder, null, device);
 
     public int BatchesPerEpoch => batches.BatchesPerEpoch;
 

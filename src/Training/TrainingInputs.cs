@@ -98,7 +98,7 @@ public sealed class TrainingInputs : IDisposable
         if (string.IsNullOrWhiteSpace(data.LatentCache))
         {
             log.LogInformation("no data.latent_cache: encoding images on the fly (set data.latent_cache to encode once)");
-            return LatentBatchSource.Encoding(dataset, encoder, microBatchSize, batchSeed, data.RandomFlip, context.Device);
+            return LatentBatchSource.Encoding(dataset, encoder, microBatchSize, batchSeed, data.RandomFlip, BatchPrefetch.For(data), context.Device);
         }
         // Rank 0 fills the cache while the others wait (as long as it takes), then they all read it.
         var group = context.ProcessGroup;
@@ -110,7 +110,7 @@ public sealed class TrainingInputs : IDisposable
         group.Barrier(CacheFillTimeout);
         cache ??= OpenCache();
         log.LogInformation("latents from the cache {Folder}", cache.Folder);
-        return LatentBatchSource.FromCache(cache, microBatchSize, batchSeed, data.RandomFlip, context.Device);
+        return LatentBatchSource.FromCache(cache, microBatchSize, batchSeed, data.RandomFlip, BatchPrefetch.For(data), context.Device);
     }
 
     public void Dispose() => source.Dispose();

@@ -1,4 +1,5 @@
 using RaePipeline.Data;
+using RaePipeline.Pipeline;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -60,7 +61,7 @@ public class LatentCacheTests
         var data = Data();
         using var encoder = new PatchMeanEncoder(16, 4, 6, seed: 1);
         using var cache = LatentCache.Open(folder.Path, data, encoder, "patch", torch.CPU);
-        var batches = cache.Batches(batchSize: 4, seed: 9, randomFlip: false);
+        var batches = cache.Batches(batchSize: 4, seed: 9, randomFlip: false, BatchPrefetch.For(new DataOptions { Prefetch = 2 }));
         var order = batches.EpochOrder(0);
         using var batch = batches.Batch(1);
         batch.Samples.shape.Should().Equal(4, 6, 4, 4);

@@ -3,7 +3,8 @@
 # same models, alternating them, N times, then prints the table of medians and ratios (ours / reference fp32).
 #
 #   benchmarks/side-by-side.sh [--runs 3] [--models DiTDH-S,LightningDiT-B] [--out DIR] [--python /usr/bin/python3]
-#                              [--ref ../shared/bench/ref_bench.py] [--blas-dir DIR] [options for both benchmarks:
+#                              [--ref ../shared/bench/ref_bench.py] [--blas-dir DIR] [--precision fp32|bf16|both]
+#                              [options for both benchmarks:
 #                              --batch 8 --repeats 3 --train-repeats 3 --sample-repeats 1 --sample-steps-limit 8
 #                              --full-sample-max-s 90 --threads N]
 #
@@ -17,6 +18,7 @@ out="$repo/runs/side-by-side-$(date +%Y%m%d-%H%M%S)"
 python=/usr/bin/python3
 ref="$repo/../shared/bench/ref_bench.py"
 ref_only=()
+precision=both   # ours; fp32 alone on CPUs without bf16 instructions, where bf16 runs at about 0.4 GFLOP/s
 common=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -24,11 +26,12 @@ while [[ $# -gt 0 ]]; do
     --models) models="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --python) python="$2"; shift 2 ;;
+    --precision) precision="$2"; shift 2 ;;
     --ref) ref="$2"; shift 2 ;;
     --blas-dir|--openblas-coretype) ref_only+=("$1" "$2"); shift 2 ;;
     --batch|--repeats|--train-repeats|--warmup|--sample-repeats|--sample-steps-limit|--full-sample-max-s|--threads|--steps|--cfg-scale)
       common+=("$1" "$2"); shift 2 ;;
-    -h|--help) sed -n '2,12p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "side-by-side: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -47,8 +50,8 @@ run_ref() {
     || { tail -20 "$out/ref-$1.log"; exit 1; }
 }
 run_ours() {
-  echo "run $1/$runs: RaePipeline (fp32, bf16) -> $out/ours-$1.json"
-  dotnet "$ours_dll" --models "$models" --precision both "${common[@]}" --json "$out/ours-$1.json" >"$out/ours-$1.log" 2>&1 \
+  echo "run $1/$runs: RaePipeline ($precision) -> $out/ours-$1.json"
+  dotnet "$ours_dll" --models "$models" --precision "$precision" "${common[@]}" --json "$out/ours-$1.json" >"$out/ours-$1.log" 2>&1 \
     || { tail -20 "$out/ours-$1.log"; exit 1; }
 }
 for ((i = 1; i <= runs; i++)); do

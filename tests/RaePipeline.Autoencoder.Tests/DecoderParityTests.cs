@@ -7,7 +7,8 @@ namespace RaePipeline.Autoencoder.Tests;
 
 public class DecoderParityTests
 {
-    static VitDecoderOptions KitOptions(ParityCase c) => new()
+    /// <summary>The decoder options the kit's decoder case was built with (every size from the kit).</summary>
+    internal static VitDecoderOptions KitOptions(ParityCase c) => new()
     {
         PatchSize = c.Get<int>("decoder_patch_size"),
         LatentChannels = c.Get<int>("token_dim"),

@@ -69,15 +69,7 @@ public class ReducedPrecisionTests(ITestOutputHelper output)
     public void Decoder_images()
     {
         using var c = ParityKit.Open("decoder");
-        using var decoder = VitDecoder.Create(TestContexts.For(c.Path("model.safetensors"), c.Folder), new VitDecoderOptions
-        {
-            PatchSize = c.Get<int>("decoder_patch_size"),
-            LatentChannels = c.Get<int>("token_dim"),
-            LatentGrid = (int)Math.Round(Math.Sqrt(c.Get<int>("num_tokens"))),
-            ImageMean = c.GetArray<float>("image_mean"),
-            ImageStd = c.GetArray<float>("image_std"),
-            Config = "config.json",
-        });
+        using var decoder = VitDecoder.Create(TestContexts.For(c.Path("model.safetensors"), c.Folder), DecoderParityTests.KitOptions(c));
         Check("decoder images", () => decoder.Decode(c["latents_2d"]), c["images"]);
     }
 }

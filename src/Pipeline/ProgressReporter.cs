@@ -19,7 +19,11 @@ public sealed class ProgressReporter(TextWriter? output, bool interactive, TimeS
         new(output, interactive, lineInterval, label, total, unit);
 }
 
-/// <summary>One piece of long work: advance it, give it a status (loss, ...), dispose it when done.</summary>
+/// <summary>
+/// One piece of long work: advance it, give it a status (loss, ...), dispose it when done. Every long loop of the jobs
+/// advances one per step or batch, between native calls, so <see cref="Advance"/> and <see cref="SetDone"/> are the
+/// job thread's safe points for garbage collections (<see cref="CollectionsAtSafePoints"/>), silent or not.
+/// </summary>
 public sealed class ProgressBar : IDisposable
 {
     readonly TextWriter? output;
@@ -55,6 +59,7 @@ public sealed class ProgressBar : IDisposable
         Done += count;
         if (newStatus != null) status = newStatus;
         Draw(force: false);
+        CollectionsAtSafePoints.SafePoint();
     }
 
     /// <summary>Starts counting at <paramref name="done"/> (a resumed run): the rate and ETA count only what is done from here.</summary>
@@ -63,6 +68,7 @@ public sealed class ProgressBar : IDisposable
         Done = done;
         doneAtStart = done;
         clock.Restart();
+        CollectionsAtSafePoints.SafePoint();
     }
 
     public void Dispose()

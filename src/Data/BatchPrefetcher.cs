@@ -1,3 +1,4 @@
+using RaePipeline.Pipeline;
 using static TorchSharp.torch;
 
 namespace RaePipeline.Data;
@@ -58,13 +59,20 @@ sealed class BatchPrefetcher(Func<long, int, int, LabeledBatch> load, int depth)
     Pending Queue(long index, int firstRow, int endRow)
     {
         var entry = new Pending(index);
-        entry.Load = tail.ContinueWith(_ => entry.Dropped ? null : load(index, firstRow, endRow),
+        entry.Load = tail.ContinueWith(_ => entry.Dropped ? null : LoadBesideTheJob(index, firstRow, endRow),
             CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
         tail = entry.Load;
         return entry;
     }
 
-    static void Drop(Pending entry)
+    /// <summary>A load on a worker: its torch calls hold off the job thread's collections at safe points until it ends.</summary>
+    LabeledBatch LoadBesideTheJob(long index, int firstRow, int endRow)
+    {
+        using var torchWork = CollectionsAtSafePoints.EnterBackgroundTorchWork();
+        return load(index, firstRow, endRow);
+    }
+
+        static void Drop(Pending entry)
     {
         entry.Dropped = true;
         entry.Load.ContinueWith(DisposeResult, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);

@@ -57,6 +57,7 @@ public sealed class ReconstructJob : Job<ReconstructJobOptions>
         var group = context.ProcessGroup;
         var part = ShardPlan.For(ShardSelection.Whole.ForRank(group), (int)images.shape[0], options.BatchSize);
         var reconstructions = new List<Tensor>();
+        using var bar = context.Progress.Start("reconstruct", part.ItemCount, "img");
         using (torch.no_grad())
             foreach (var (start, end) in part.BatchRanges())
             {
@@ -68,6 +69,7 @@ public sealed class ReconstructJob : Job<ReconstructJobOptions>
                 if (decoded.shape[2] != images.shape[2])
                     decoded = nn.functional.interpolate(decoded, [images.shape[2], images.shape[3]], mode: InterpolationMode.Bicubic).clamp(0, 1);
                 reconstructions.Add(decoded.to(float32).MoveToOuterDisposeScope());
+                bar.Advance(end - start);
             }
         using var mine = reconstructions.Count > 0 ? torch.cat(reconstructions, 0) : torch.empty([0, .. images.shape[1..]]);
         reconstructions.ForEach(t => t.Dispose());

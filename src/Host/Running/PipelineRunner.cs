@@ -116,7 +116,11 @@ public sealed class PipelineRunner(
             results.Record($"{planned.Job.Name}/seconds", jobClock.Elapsed.TotalSeconds);
             if (group.IsMain) results.Save(folder);
             logger.LogInformation("job {Job} finished in {Seconds:F1} s", planned.Job.Name, jobClock.Elapsed.TotalSeconds);
+            CollectionsAtSafePoints.SafePoint();
         }
+        if (CollectionsAtSafePoints.IsEnabled)
+            logger.LogDebug("garbage collections at safe points: {Renewals} (no-GC budget {Budget} MB, renewed after {Threshold} MB), {Early} regions ended early",
+                CollectionsAtSafePoints.Renewals, CollectionsAtSafePoints.BudgetBytes >> 20, CollectionsAtSafePoints.RenewAfterBytes >> 20, CollectionsAtSafePoints.RegionsEndedEarly);
         results.Record("run/seconds", clock.Elapsed.TotalSeconds);
         if (group.IsMain) results.Save(folder);
         return new RunSummary(folder, results, clock.Elapsed);

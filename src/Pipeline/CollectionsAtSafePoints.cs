@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime;
 
 namespace RaePipeline.Pipeline;
@@ -40,6 +41,7 @@ public static class CollectionsAtSafePoints
     static bool regionStarted;
     static long renewals;
     static long regionsEndedEarly;
+    static long renewalTicks;
 
     public static bool IsEnabled => Volatile.Read(ref ownerThread) != 0;
 
@@ -50,6 +52,9 @@ public static class CollectionsAtSafePoints
 
     /// <summary>Collections made at safe points since the process started.</summary>
     public static long Renewals => Interlocked.Read(ref renewals);
+
+    /// <summary>Time spent in renewals (their collections) since the process started.</summary>
+    public static TimeSpan RenewalTime => TimeSpan.FromTicks(Interlocked.Read(ref renewalTicks));
 
     /// <summary>Regions that ended before their renewal with a collection elsewhere (their budget ran out), found at a safe point.</summary>
     public static long RegionsEndedEarly => Interlocked.Read(ref regionsEndedEarly);
@@ -120,9 +125,11 @@ public static class CollectionsAtSafePoints
             try
             {
                 if (leftRegion) Interlocked.Increment(ref regionsEndedEarly);
+                long started = Stopwatch.GetTimestamp();
                 EndRegion();
                 regionStarted = GC.TryStartNoGCRegion(BudgetBytes); // a full blocking collection first
                 MarkStart();
+                Interlocked.Add(ref renewalTicks, Stopwatch.GetElapsedTime(started).Ticks);
                 Interlocked.Increment(ref renewals);
             }
             finally

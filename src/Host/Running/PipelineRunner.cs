@@ -119,8 +119,9 @@ public sealed class PipelineRunner(
             CollectionsAtSafePoints.SafePoint();
         }
         if (CollectionsAtSafePoints.IsEnabled)
-            logger.LogDebug("garbage collections at safe points: {Renewals} (no-GC budget {Budget} MB, renewed after {Threshold} MB), {Early} regions ended early",
-                CollectionsAtSafePoints.Renewals, CollectionsAtSafePoints.BudgetBytes >> 20, CollectionsAtSafePoints.RenewAfterBytes >> 20, CollectionsAtSafePoints.RegionsEndedEarly);
+            logger.LogDebug("garbage collections at safe points: {Renewals} in {Milliseconds:F0} ms (no-GC budget {Budget} MB, renewed after {Threshold} MB), {Early} regions ended early",
+                CollectionsAtSafePoints.Renewals, CollectionsAtSafePoints.RenewalTime.TotalMilliseconds,
+                CollectionsAtSafePoints.BudgetBytes >> 20, CollectionsAtSafePoints.RenewAfterBytes >> 20, CollectionsAtSafePoints.RegionsEndedEarly);
         results.Record("run/seconds", clock.Elapsed.TotalSeconds);
         if (group.IsMain) results.Save(folder);
         return new RunSummary(folder, results, clock.Elapsed);

@@ -7,23 +7,28 @@ using static TorchSharp.torch;
 // dotnet run --project benchmarks/ScalarFinalizerRace -c Release -- [--runs 20] [--seconds 10]
 //   budget and renewal figures, then --runs child processes per mode (interleaved), each doing Scalar-heavy torch work
 //   for --seconds beside a thread that allocates like a logger, and the count of those that crashed.
-// -- --child on|off --seconds S: one such run (exit 0 when it finished).
+//   Modes: off; on (collections at safe points); on+worker (also a thread doing Scalar work as a prefetch worker does,
+//   inside EnterBackgroundTorchWork); on+ungated-worker (the same worker without it: renewals may then collect while
+//   the worker is inside a native call).
+// -- --child MODE --seconds S: one such run (exit 0 when it finished).
 var arguments = new BenchmarkArguments(args);
 var child = arguments.String("child");
 int seconds = arguments.Int("seconds", 10);
 int runs = arguments.Int("runs", 20);
 arguments.RejectUnknown();
 
-if (child != null) return ScalarWork(child == "on", TimeSpan.FromSeconds(seconds));
+string[] modes = ["off", "on", "on+worker", "on+ungated-worker"];
+if (child != null)
+    return ScalarWork(child != "off", worker: child.Contains("worker", StringComparison.Ordinal), gated: child == "on+worker", TimeSpan.FromSeconds(seconds));
 
 ReportBudgets();
 ReportBudgetCost();
 ReportRenewalCost();
-var crashed = new Dictionary<string, int> { ["off"] = 0, ["on"] = 0 };
+var crashed = modes.ToDictionary(mode => mode, _ => 0);
 var self = Environment.ProcessPath!;
 var entry = typeof(Program).Assembly.Location;
 for (int run = 0; run < runs; run++)
-    foreach (var mode in new[] { "off", "on" })
+    foreach (var mode in modes)
     {
         var start = new ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardError = true };
         if (Path.GetFileNameWithoutExtension(self) == "dotnet") start.ArgumentList.Add(entry);
@@ -39,13 +44,13 @@ for (int run = 0; run < runs; run++)
         Console.WriteLine($"run {run + 1} safe points {mode}: {clock.Elapsed.TotalSeconds:F1} s, exit {process.ExitCode}{(scalarFailure ? " (Scalar::to* failure)" : "")} {stdout.Result.Trim()}");
         if (process.ExitCode != 0 && !scalarFailure) Console.WriteLine(string.Join('\n', error.Split('\n').Take(5)));
     }
-Console.WriteLine($"crashed without safe points: {crashed["off"]}/{runs} runs of {seconds} s; with: {crashed["on"]}/{runs}");
+Console.WriteLine($"crashed (of {runs} runs of {seconds} s): " + string.Join(", ", modes.Select(mode => $"safe points {mode} {crashed[mode]}")));
 return 0;
 
 // x.add(1.0), x.mul(0.5) and AdamW steps on this thread, a safe point per iteration (as a progress bar advance),
 // while another thread allocates small objects continuously (as the loggers do, only much faster: collections become
 // frequent, so the race shows within seconds instead of once in a day of runs).
-static int ScalarWork(bool safePoints, TimeSpan duration)
+static int ScalarWork(bool safePoints, bool worker, bool gated, TimeSpan duration)
 {
     using var enabled = safePoints ? CollectionsAtSafePoints.Enable() : null;
     using var stop = new CancellationTokenSource();
@@ -56,6 +61,20 @@ static int ScalarWork(bool safePoints, TimeSpan duration)
         GC.KeepAlive(keep);
     }) { IsBackground = true };
     allocator.Start();
+    var prefetchWorker = new Thread(() =>
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            using (gated ? CollectionsAtSafePoints.EnterBackgroundTorchWork() : null)
+            using (NewDisposeScope())
+            {
+                var y = randn(4, 16);
+                for (int i = 0; i < 50; i++) y = y.add(1.0).mul(0.5);
+            }
+            Thread.Sleep(1);
+        }
+    }) { IsBackground = true };
+    if (worker) prefetchWorker.Start();
     var weight = nn.Parameter(randn(16, 16));
     var optimizer = optim.AdamW([weight], lr: 1e-3);
     var clock = Stopwatch.StartNew();
@@ -77,6 +96,7 @@ static int ScalarWork(bool safePoints, TimeSpan duration)
     }
     stop.Cancel();
     allocator.Join();
+    if (worker) prefetchWorker.Join();
     Console.WriteLine($"{iterations} iterations, {GC.CollectionCount(0) - collections} gen0 collections, {CollectionsAtSafePoints.Renewals} renewals " +
         $"({CollectionsAtSafePoints.RenewalTime.TotalMilliseconds:F0} ms), {CollectionsAtSafePoints.RegionsEndedEarly} regions ended early");
     return 0;

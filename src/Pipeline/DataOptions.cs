@@ -33,8 +33,9 @@ public sealed class DataOptions
     /// <summary>
     /// Batches loaded ahead on background threads (decoding, cropping, flipping; the same batches as without), 0 = off.
     /// Off by default: TorchSharp 0.107 frees a temporary Scalar (the 2 of <c>x * 2</c>) from its finalizer while the
-    /// native call that uses it may still run, and other threads' allocations make the garbage collections that start
-    /// such finalizers frequent enough to crash a run now and then (README, "Known limits").
+    /// native call that uses it may still run, so the workers' torch calls are safe only where collections happen at
+    /// the job thread's safe points and wait for the workers (<see cref="CollectionsAtSafePoints"/>, which <c>rae</c>
+    /// enables; code hosting the jobs itself runs without it unless it enables it; README, "Known limits").
     /// </summary>
     public int Prefetch { get; set; }
 

@@ -27,7 +27,10 @@ public static class CollectionsAtSafePoints
     /// <summary>The environment variable that switches the mechanism off for <c>rae</c> (<c>0</c>, <c>false</c> or <c>off</c>).</summary>
     public const string EnvironmentVariable = "RAE_GC_SAFE_POINTS";
 
-    /// <summary>The managed heap may grow by this much between renewals (the largest budget this runtime accepts is about 240 MB on 64-bit workstation GC).</summary>
+    /// <summary>
+    /// The managed heap may grow by this much between renewals. The runtime here starts regions of up to 8 GB (16 GB
+    /// is refused: benchmarks/ScalarFinalizerRace); this keeps the growth of the resident size small.
+    /// </summary>
     public const long DefaultBudgetBytes = 192L << 20;
 
     /// <summary>Renew once this much was allocated since the region started: the rest of the budget is headroom for the allocations until the next safe point.</summary>

@@ -106,7 +106,7 @@ public sealed class CollectionsAtSafePointsTests : IDisposable
     {
         CollectionsAtSafePoints.IsEnabled.Should().BeFalse();
         StartAllocating();
-        var (during, _, _) = WorkBetweenAdvances(windows: 10);
+        var (during, _, _) = WorkBetweenAdvances(windows: 40);
         // The first test's guarantee is not vacuous: this load collects inside the windows of torch work.
         during.Sum().Should().BeGreaterThan(0);
     }

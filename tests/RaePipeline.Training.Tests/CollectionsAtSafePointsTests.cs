@@ -54,7 +54,7 @@ public sealed class CollectionsAtSafePointsTests : IDisposable
     }
 
     /// <summary>(collections during the work between two safe points, per window; collections at the safe points, per advance).</summary>
-    (List<int> DuringWork, List<int> AtSafePoints, List<long> Renewals) WorkBetweenAdvances(int windows)
+    (List<int> DuringWork, List<int> AtSafePoints, List<long> Renewals) WorkBetweenAdvances(int windows, bool torch = true)
     {
         var weight = nn.Parameter(randn(16, 16));
         using var optimizer = optim.AdamW([weight], lr: 1e-3);
@@ -65,7 +65,8 @@ public sealed class CollectionsAtSafePointsTests : IDisposable
         for (int window = 0; window < windows; window++)
         {
             int before = GC.CollectionCount(0);
-            ScalarWork(optimizer, weight, TimeSpan.FromMilliseconds(60));
+            if (torch) ScalarWork(optimizer, weight, TimeSpan.FromMilliseconds(60));
+            else Thread.Sleep(60);
             int after = GC.CollectionCount(0);
             long renewed = CollectionsAtSafePoints.Renewals;
             bar.Advance();
@@ -102,12 +103,14 @@ public sealed class CollectionsAtSafePointsTests : IDisposable
     }
 
     [Fact]
-    public void Without_it_the_same_allocations_collect_during_the_work()
+    public void Without_it_the_same_allocations_collect_within_windows_of_the_same_length()
     {
         CollectionsAtSafePoints.IsEnabled.Should().BeFalse();
         StartAllocating();
-        var (during, _, _) = WorkBetweenAdvances(windows: 40);
-        // The first test's guarantee is not vacuous: this load collects inside the windows of torch work.
+        // Windows of the same length without torch work: Scalar work here would crash now and then (it did once in a
+        // suite run, "Expected false to be true" from Scalar::toFloat), which is the race itself.
+        var (during, _, _) = WorkBetweenAdvances(windows: 40, torch: false);
+        // The first test's guarantee is not vacuous: this load collects inside windows of that length.
         during.Sum().Should().BeGreaterThan(0);
     }
 

@@ -19,12 +19,19 @@ public sealed class StatsJobOptions
     /// <summary>Random horizontal flips, as the official statistics (stage-2 transform).</summary>
     public bool RandomFlip { get; set; } = true;
 
+    /// <summary>
+    /// <c>element</c> (the official statistics: a mean and variance for every channel and position) or
+    /// <c>channel</c> (one per channel, pooled over positions, repeated to (C, h, w)): for convolutional encoders,
+    /// whose silent ReLU positions make per-element variances near 0.
+    /// </summary>
+    public string Per { get; set; } = StatisticsGranularity.Element;
+
     /// <summary>Where the statistics go, in the run folder; written as .pt and .safetensors.</summary>
     public string Output { get; set; } = "stats/stat";
 }
 
 /// <summary>
-/// <c>stats</c>: per-element latent mean and variance (C, h, w) of the encoder over the pipeline's data, in one
+/// <c>stats</c>: latent mean and variance (C, h, w), per element or pooled per channel, of the encoder over the pipeline's data, in one
 /// streaming pass with float64 accumulation (exact, unlike the official momentum estimate; under MPI the ranks
 /// measure contiguous batch ranges and merge their partial sums, equal to one process to 1e-10); written as
 /// <c>stat.pt</c> and <c>stat.safetensors</c> and used by the following jobs of the run. Built by the host's
@@ -40,6 +47,8 @@ public sealed class StatsJob(ILogger<StatsJob> logger) : Job<StatsJobOptions>
         foreach (var problem in context.Require(Name, PipelineRole.Encoder)) yield return problem;
         if (context.Data.IsEmpty) yield return new JobProblem(null, "needs a 'data' block with the images to measure");
         if (options.BatchSize < 1) yield return new JobProblem("batch_size", "must be at least 1");
+        if (options.Per is not (StatisticsGranularity.Element or StatisticsGranularity.Channel))
+            yield return new JobProblem("per", $"must be '{StatisticsGranularity.Element}' or '{StatisticsGranularity.Channel}', got '{options.Per}'");
     }
 
     protected override void Run(JobContext context, StatsJobOptions options)
@@ -64,7 +73,7 @@ public sealed class StatsJob(ILogger<StatsJob> logger) : Job<StatsJobOptions>
                 bar.Advance(batch.Size);
             }
         using var accumulator = local.AcrossRanks(group);
-        var statistics = accumulator.ToStatistics(options.IncludeMean);
+        var statistics = accumulator.ToStatistics(options.IncludeMean, perChannel: options.Per == StatisticsGranularity.Channel);
         var basePath = context.RunPath(options.Output);
         if (group.IsMain)
         {

@@ -94,11 +94,27 @@ public sealed class LatentStatisticsAccumulator : IDisposable
         ? throw new InvalidOperationException("no latents were added")
         : squaredDeviations / Count;
 
-    /// <summary>The statistics in float32; without the mean when <paramref name="includeMean"/> is false (like DINOv2-B's release).</summary>
-    public LatentStatistics ToStatistics(bool includeMean = true, double eps = LatentStatistics.DefaultEps)
+    /// <summary>
+    /// The statistics in float32; without the mean when <paramref name="includeMean"/> is false (like DINOv2-B's
+    /// release). <paramref name="perChannel"/> pools each channel over the h x w positions (the mean of the position
+    /// means, and by the law of total variance the mean of the position variances plus the variance of the position
+    /// means, exact since every position has the same count), repeated to (C, h, w) so the file keeps the official
+    /// shape: for convolutional features, whose ReLU units can be silent at one position over the whole data, where a
+    /// per-element variance near 0 turns a rare activation into a value of thousands.
+    /// </summary>
+    public LatentStatistics ToStatistics(bool includeMean = true, bool perChannel = false, double eps = LatentStatistics.DefaultEps)
     {
-        using var variance = Variance;
-        return new LatentStatistics(includeMean ? Mean.to(float32) : null, variance.to(float32), eps);
+        using var scope = NewDisposeScope();
+        var elementMean = Mean;
+        var elementVariance = Variance;
+        if (!perChannel)
+            return new LatentStatistics(includeMean ? elementMean.to(float32).MoveToOuterDisposeScope() : null,
+                elementVariance.to(float32).MoveToOuterDisposeScope(), eps);
+        // (C, h, w) -> (C, 1, 1) -> (C, h, w)
+        var channelMean = elementMean.mean([1, 2], keepdim: true);
+        var channelVariance = (elementVariance + (elementMean - channelMean).square()).mean([1, 2], keepdim: true);
+        Tensor Spread(Tensor perChannelValue) => perChannelValue.expand_as(elementMean).to(float32).contiguous().MoveToOuterDisposeScope();
+        return new LatentStatistics(includeMean ? Spread(channelMean) : null, Spread(channelVariance), eps);
     }
 
     public void Dispose()

@@ -115,4 +115,44 @@ public class LatentStatisticsTests
         statistics.Variance.dtype.Should().Be(float32);
         foreach (var batch in batches) batch.Dispose();
     }
+
+    [Fact]
+    public void Per_channel_statistics_pool_every_position_of_a_channel_and_keep_the_element_shape()
+    {
+        using var generator = new Generator(11);
+        // (B, C, h, w) = (13, 3, 4, 5): channels of different scales; one position of channel 1 is silent in every
+        // image (a ReLU unit of a CNN that never fires there), so its per-element variance is 0.
+        using var scales = tensor(new double[] { 0.5, 2.0, 7.0 }).reshape(1, 3, 1, 1);
+        using var latents = (randn([13, 3, 4, 5], float64, generator: generator) * scales + 1.5).contiguous();
+        latents[.., 1, 2, 3] = zeros(13, float64);
+        using var accumulator = new LatentStatisticsAccumulator();
+        accumulator.Add(latents[..6].to(float32));
+        accumulator.Add(latents[6..].to(float32));
+
+        using var statistics = accumulator.ToStatistics(perChannel: true, eps: 1e-5);
+        using var pooled = latents.to(float32).to(float64).permute(1, 0, 2, 3).reshape(3, -1);
+        using var expectedMean = pooled.mean([1]);
+        using var expectedVar = (pooled - expectedMean.unsqueeze(1)).square().mean([1]);   // population variance
+        statistics.Shape.Should().Be(new RaePipeline.Abstractions.LatentShape(3, 4, 5));
+        for (int c = 0; c < 3; c++)
+        {
+            using var channelMean = statistics.Mean![c].to(float64);
+            using var channelVar = statistics.Variance[c].to(float64);
+            (channelMean.max() - channelMean.min()).item<double>().Should().Be(0, $"channel {c}: one mean for all positions");
+            (channelVar.max() - channelVar.min()).item<double>().Should().Be(0, $"channel {c}: one variance for all positions");
+            channelMean[0, 0].item<double>().Should().BeApproximately(expectedMean[c].item<double>(), 1e-5, $"channel {c} mean");
+            channelVar[0, 0].item<double>().Should().BeApproximately(expectedVar[c].item<double>(), 1e-4 * expectedVar[c].item<double>(), $"channel {c} var");
+        }
+        // A new latent that fires at the silent position (a mirror image, a sample): hundreds of standard deviations
+        // per element, about one per channel.
+        using var perElement = accumulator.ToStatistics(eps: 1e-5);
+        using var one = latents[4..5].to(float32).clone();
+        one[0, 1, 2, 3] = tensor(2.0f);
+        using var byElement = perElement.Normalize(one);
+        using var byChannel = statistics.Normalize(one);
+        byElement[0, 1, 2, 3].item<float>().Should().BeApproximately((float)(2.0 / Math.Sqrt(1e-5)), 1f);
+        Math.Abs(byChannel[0, 1, 2, 3].item<float>()).Should().BeLessThan(2);
+        using var roundTrip = statistics.Denormalize(byChannel);
+        TensorAssert.Close(roundTrip, one, 1e-5, 1e-5, "denormalize(normalize(z))");
+    }
 }

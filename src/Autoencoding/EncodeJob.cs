@@ -66,18 +66,14 @@ public sealed class EncodeJob : Job<EncodeJobOptions>
         {
             log.LogInformation("encoding images {First}..{End} of {Count} ({Shard}{Ranks})", work.Mine.FirstItem, work.Mine.EndItem - 1, images.shape[0],
                 selection, group.IsDistributed ? $", split over {group.WorldSize} ranks" : "");
-            if (work.ReusedBatches > 0)
-                log.LogInformation("resuming: {Batches} batches ({Images} images) already in {Folder} are kept", work.ReusedBatches, work.ReusedItems, work.Store.Folder);
             using var bar = context.Progress.Start("encode", work.Mine.ItemCount, "img");
             bar.SetDone(work.ReusedItems);
-            using (torch.no_grad())
-                work.Run((start, end) =>
-                {
-                    var z = encoder.Encode(images[start..end].to(context.Device));
-                    if (statistics != null) z = statistics.Normalize(z);
-                    return [new("latents", z.cpu())];
-                }, n => bar.Advance(n), context.Cancellation);
-            group.Barrier();
+            work.Run((start, end) =>
+            {
+                var z = encoder.Encode(images[start..end].to(context.Device));
+                if (statistics != null) z = statistics.Normalize(z);
+                return [new("latents", z.cpu())];
+            }, n => bar.Advance(n), log, context.Cancellation);
             if (!selection.IsWhole)
             {
                 context.Results.Record("encode/images", work.Mine.ItemCount);

@@ -70,29 +70,25 @@ public sealed class ReconstructJob : Job<ReconstructJobOptions>
             selection, group, (int)images.shape[0], options.BatchSize);
         if (!options.Merge)
         {
-            if (work.ReusedBatches > 0)
-                log.LogInformation("resuming: {Batches} batches ({Images} images) already in {Folder} are kept", work.ReusedBatches, work.ReusedItems, work.Store.Folder);
             using var bar = context.Progress.Start("reconstruct", work.Mine.ItemCount, "img");
             bar.SetDone(work.ReusedItems);
-            using (torch.no_grad())
-                work.Run((start, end) =>
-                {
-                    var batch = images[start..end];
-                    var z = encoder.Encode(batch.to(context.Device));
-                    if (statistics != null) z = statistics.Denormalize(statistics.Normalize(z));
-                    var decoded = decoder.Decode(z).cpu().clamp(0, 1);
-                    if (decoded.shape[2] != images.shape[2])
-                        decoded = nn.functional.interpolate(decoded, [images.shape[2], images.shape[3]], mode: InterpolationMode.Bicubic).clamp(0, 1);
-                    var reconstructed = decoded.to(float32);
-                    return
-                    [
-                        new("originals", PixelConversion.ToUint8Hwc(batch)),
-                        new("reconstructions", PixelConversion.ToUint8Hwc(reconstructed)),
-                        new("psnr", Psnr.PerImage(reconstructed, batch)),
-                        new("ssim", Ssim.PerImage(reconstructed, batch)),
-                    ];
-                }, n => bar.Advance(n), context.Cancellation);
-            group.Barrier();
+            work.Run((start, end) =>
+            {
+                var batch = images[start..end];
+                var z = encoder.Encode(batch.to(context.Device));
+                if (statistics != null) z = statistics.Denormalize(statistics.Normalize(z));
+                var decoded = decoder.Decode(z).cpu().clamp(0, 1);
+                if (decoded.shape[2] != images.shape[2])
+                    decoded = nn.functional.interpolate(decoded, [images.shape[2], images.shape[3]], mode: InterpolationMode.Bicubic).clamp(0, 1);
+                var reconstructed = decoded.to(float32);
+                return
+                [
+                    new("originals", PixelConversion.ToUint8Hwc(batch)),
+                    new("reconstructions", PixelConversion.ToUint8Hwc(reconstructed)),
+                    new("psnr", Psnr.PerImage(reconstructed, batch)),
+                    new("ssim", Ssim.PerImage(reconstructed, batch)),
+                ];
+            }, n => bar.Advance(n), log, context.Cancellation);
             if (!selection.IsWhole)
             {
                 log.LogInformation("{Shard} done: its reconstructions are in {Folder}; run reconstruct with --merge once every shard is done", selection, work.Store.Folder);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using RaePipeline.Weights;
 using static TorchSharp.torch;
 
@@ -13,12 +14,14 @@ namespace RaePipeline.Distributed;
 public sealed class ShardedBatches
 {
     readonly List<(int Batch, int Start, int End)> pending;
+    readonly ProcessGroup group;
 
     public ShardedBatches(ChunkStore store, ShardSelection selection, ProcessGroup group, int items, int batchSize,
         Func<NpzArchive, bool>? check = null)
     {
         Store = store;
         Selection = selection;
+        this.group = group;
         All = ShardPlan.For(ShardSelection.Whole, items, batchSize);
         Mine = ShardPlan.For(selection.ForRank(group), items, batchSize);
         pending = Mine.BatchRanges().Select(r => (Batch: r.Start / batchSize, r.Start, r.End))
@@ -41,19 +44,24 @@ public sealed class ShardedBatches
     public int ReusedBatches => Mine.EndBatch - Mine.FirstBatch - pending.Count;
 
     /// <summary>
-    /// Computes the batches still missing: <paramref name="compute"/>(start, end) gives the arrays of items [start, end)
-    /// (in a dispose scope that ends after the chunk is written); <paramref name="advance"/> hears of each batch's items.
+    /// Computes the batches still missing under no_grad (logging what a resumed run keeps), then waits for every rank:
+    /// <paramref name="compute"/>(start, end) gives the arrays of items [start, end) (in a dispose scope that ends after
+    /// the chunk is written); <paramref name="advance"/> hears of each batch's items.
     /// </summary>
-    public void Run(Func<int, int, IEnumerable<KeyValuePair<string, Tensor>>> compute, Action<long> advance, CancellationToken cancellation)
+    public void Run(Func<int, int, IEnumerable<KeyValuePair<string, Tensor>>> compute, Action<long> advance, ILogger log, CancellationToken cancellation)
     {
-        foreach (var (batch, start, end) in pending)
-        {
-            cancellation.ThrowIfCancellationRequested();
-            using var scope = NewDisposeScope();
-            Store.WriteBatch(batch, start, end, compute(start, end).ToList());
-            advance(end - start);
-        }
+        if (ReusedBatches > 0)
+            log.LogInformation("resuming: {Batches} batches ({Images} images) already in {Folder} are kept", ReusedBatches, ReusedItems, Store.Folder);
+        using (no_grad())
+            foreach (var (batch, start, end) in pending)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                using var scope = NewDisposeScope();
+                Store.WriteBatch(batch, start, end, compute(start, end).ToList());
+                advance(end - start);
+            }
         pending.Clear();
+        group.Barrier();
     }
 
     /// <summary>Every batch number of the run, in order.</summary>

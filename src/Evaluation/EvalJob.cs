@@ -121,7 +121,7 @@ public sealed class EvalJob : Job<EvalOptions>
         }
 
         using var sampleFeatures = FeatureSet.Compute(extractor, samples, options.BatchSize, options.Limit,
-            options.InceptionScore, context.Progress, $"{options.Prefix} samples", context.Cancellation, Chunks("samples", samples, options.InceptionScore));
+            options.InceptionScore, context.Progress, $"{options.Prefix} samples", context.Cancellation, Chunks("samples", samples, options.InceptionScore), log);
         var loaded = LoadReference(referencePath, extractor, options, isFid, context, log, Chunks);
         if (sampleFeatures is null || loaded is null)
         {
@@ -230,7 +230,7 @@ public sealed class EvalJob : Job<EvalOptions>
         {
             var source = new DatasetImageSource(Datasets.Open(context.Data, context.PipelineDirectory, context.Seed));
             var dataImages = FeatureSet.Compute(extractor, source, options.BatchSize, options.Limit,
-                withProbabilities: false, context.Progress, $"{options.Prefix} reference", context.Cancellation, chunks("reference", source, false));
+                withProbabilities: false, context.Progress, $"{options.Prefix} reference", context.Cancellation, chunks("reference", source, false), log);
             if (dataImages is null) return null;
             var dataStatistics = GaussianStatistics.FromFeatures(dataImages.Features);
             if (context.ProcessGroup.IsMain) dataStatistics.Save(context.RunPath(options.Prefix, "reference_statistics.npz"));
@@ -249,7 +249,7 @@ public sealed class EvalJob : Job<EvalOptions>
         {
             var source = ImageSource.Open(path);
             images = FeatureSet.Compute(extractor, source, options.BatchSize, options.Limit,
-                withProbabilities: false, context.Progress, $"{options.Prefix} reference", context.Cancellation, chunks("reference", source, false));
+                withProbabilities: false, context.Progress, $"{options.Prefix} reference", context.Cancellation, chunks("reference", source, false), log);
             if (images is null) return null;
         }
         GaussianStatistics statistics;

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using RaePipeline.Abstractions;
 using RaePipeline.Distributed;
 using RaePipeline.Pipeline;
@@ -70,18 +71,16 @@ public sealed class FeatureSet : IDisposable
     /// in image order: the set one process computes. Null for a shard of an array job, whose chunks a merge joins.
     /// </summary>
     public static FeatureSet? Compute(IFeatureExtractor extractor, ImageSource source, int batchSize, long limit,
-        bool withProbabilities, ProgressReporter progress, string label, CancellationToken cancellation, FeatureChunks chunks)
+        bool withProbabilities, ProgressReporter progress, string label, CancellationToken cancellation, FeatureChunks chunks, ILogger log)
     {
         var work = new ShardedBatches(chunks.Store, chunks.Selection, chunks.Group, (int)source.Total(limit), batchSize);
         if (!chunks.Merge)
         {
             using (var bar = progress.Start(label, work.Mine.ItemCount, "img"))
-            using (no_grad())
             {
                 bar.SetDone(work.ReusedItems);
-                work.Run((start, end) => Extract(extractor, source, start, end, limit, withProbabilities), n => bar.Advance(n), cancellation);
+                work.Run((start, end) => Extract(extractor, source, start, end, limit, withProbabilities), n => bar.Advance(n), log, cancellation);
             }
-            chunks.Group.Barrier();
             if (!chunks.Selection.IsWhole) return null;
         }
         work.RequireAll("run the shards that compute them (the same eval with --shard i/N), then --merge");

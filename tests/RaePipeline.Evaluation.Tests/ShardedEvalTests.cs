@@ -78,7 +78,8 @@ public sealed class ShardedEvalTests : IDisposable
         var source = new RecordingSource(23);
         var chunks = new FeatureChunks(new ChunkStore(Path.Combine(folder, "chunks"), "test"), ShardSelection.Parse("1/3"), ProcessGroup.Single, Merge: false);
         // 23 images in batches of 4: 6 batches; shard 1 of 3 has batches 2 and 3 (images 8..15).
-        var set = FeatureSet.Compute(new MomentsExtractor(), source, 4, 0, false, ProgressReporter.Silent, "test", CancellationToken.None, chunks);
+        var set = FeatureSet.Compute(new MomentsExtractor(), source, 4, 0, false, ProgressReporter.Silent, "test", CancellationToken.None, chunks,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
         set.Should().BeNull("a shard's features wait for the merge");
         source.Reads.Should().Equal((8L, 12L), (12L, 16L));
     }

@@ -15,10 +15,16 @@ public sealed class DatasetImageSource(IImageDataset dataset) : ImageSource
 
     public override long Count => dataset.Count;
 
-    public override string Identity => $"the pipeline's data ({dataset.Identity})";
+    public override string Identity => Description;
 
-    public override (Tensor Images, Tensor? Labels) Read(long start, long end, long limit) =>
-        Batch(limit > 0 && limit < dataset.Count ? new DatasetSubset(dataset, (int)limit) : dataset, (int)start, (int)end);
+    (long Limit, IImageDataset Images)? limited;
+
+    public override (Tensor Images, Tensor? Labels) Read(long start, long end, long limit)
+    {
+        if (limit <= 0 || limit >= dataset.Count) return Batch(dataset, (int)start, (int)end);
+        if (limited?.Limit != limit) limited = (limit, new DatasetSubset(dataset, (int)limit));
+        return Batch(limited.Value.Images, (int)start, (int)end);
+    }
 
     static (Tensor Images, Tensor? Labels) Batch(IImageDataset images, int start, int end)
     {

@@ -17,7 +17,8 @@ namespace RaePipeline.Generation;
 /// finished batch goes to disk at once (<see cref="SampleChunks"/>), so memory does not grow with the number of images
 /// and a killed run resumes from its finished batches. Under MPI the ranks split the batches (every image's noise and
 /// sampler stream come from its own seed, so the split changes nothing) and rank 0 writes what they gather; with
-/// <c>--shard</c>, a Slurm array or an Indexed Job, the process samples its shard only.
+/// <c>--shard</c>, a Slurm array or an Indexed Job, the process samples its shard only, and <c>--merge</c> (or
+/// <c>merge-samples</c>) joins the shards' npz files.
 /// </summary>
 public sealed class SampleJob : Job<SampleJobOptions>
 {
@@ -74,7 +75,7 @@ public sealed class SampleJob : Job<SampleJobOptions>
         var fingerprint = group.IsMain ? Fingerprint(context, options, components, velocity, seed, count, imageSize, labels, grid) : "";
         var chunks = new SampleChunks(Path.Combine(folder, "chunks"), fingerprint, imageSize);
         var batches = Enumerable.Range(plan.FirstBatch, plan.EndBatch - plan.FirstBatch).ToList();
-        var finished = FinishedBatches(group, chunks, plan, labels);
+        var finished = FinishedBatches(group, chunks, plan);
         // Every rank knows every rank's batches still to sample: round k samples the k-th of each, gathered on rank 0.
         var work = Enumerable.Range(0, group.WorldSize)
             .Select(rank => RankBatches(selection.ForRank(rank, group.WorldSize), count, options.BatchSize).Where(b => !finished.Contains(b)).ToList())
@@ -157,7 +158,7 @@ public sealed class SampleJob : Job<SampleJobOptions>
     }
 
     /// <summary>The selection's batches whose chunks are on disk as this run writes them: rank 0 looks, every rank learns.</summary>
-    static HashSet<int> FinishedBatches(ProcessGroup group, SampleChunks chunks, ShardPlan plan, Tensor labels)
+    static HashSet<int> FinishedBatches(ProcessGroup group, SampleChunks chunks, ShardPlan plan)
     {
         var flags = new byte[plan.Batches];
         if (group.IsMain)

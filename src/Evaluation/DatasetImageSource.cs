@@ -15,20 +15,15 @@ public sealed class DatasetImageSource(IImageDataset dataset) : ImageSource
 
     public override long Count => dataset.Count;
 
-    public override IEnumerable<Tensor> Batches(int batchSize, long limit)
-    {
-        foreach (var (images, labels) in LabelledBatches(batchSize, limit))
-        {
-            labels!.Dispose();
-            yield return images;
-        }
-    }
+    public override string Identity => Description;
 
-    public override IEnumerable<(Tensor Images, Tensor? Labels)> LabelledBatches(int batchSize, long limit)
+    (long Limit, IImageDataset Images)? limited;
+
+    public override (Tensor Images, Tensor? Labels) Read(long start, long end, long limit)
     {
-        var images = limit > 0 && limit < dataset.Count ? new DatasetSubset(dataset, (int)limit) : dataset;
-        for (int start = 0; start < images.Count; start += batchSize)
-            yield return Batch(images, start, Math.Min(images.Count, start + batchSize));
+        if (limit <= 0 || limit >= dataset.Count) return Batch(dataset, (int)start, (int)end);
+        if (limited?.Limit != limit) limited = (limit, new DatasetSubset(dataset, (int)limit));
+        return Batch(limited.Value.Images, (int)start, (int)end);
     }
 
     static (Tensor Images, Tensor? Labels) Batch(IImageDataset images, int start, int end)

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using RaePipeline.Abstractions;
 using RaePipeline.Data;
+using RaePipeline.Distributed;
 using RaePipeline.Metrics;
 using RaePipeline.Pipeline;
 using static TorchSharp.torch;
@@ -19,8 +20,12 @@ namespace RaePipeline.Evaluation;
 /// (<c>{prefix}/probe/{name}/accuracy</c> and <c>.../ceiling</c>, see <see cref="ProbeEvaluation"/>); and the feature
 /// throughput. All come from one feature pass per image set. Saves both sets' statistics as npz in the run folder
 /// (<c>{prefix}/samples_statistics.npz</c>, <c>{prefix}/reference_statistics.npz</c>) for reuse as a reference.
-/// Image files are read in batches (an npz through its rows), never whole. Under MPI the ranks extract features of
-/// contiguous batch ranges and share them, so every metric equals one process's; rank 0 writes the files.
+/// Image files are read in batches (an npz through its rows), never whole, and each batch's features go to a chunk
+/// (<c>{prefix}/samples.chunks/</c>, <c>{prefix}/reference.chunks/</c>) as soon as they are computed, so a killed run
+/// resumes from its finished batches. Under MPI the ranks extract the features of contiguous batch ranges (reading only
+/// their own images) and every rank joins the chunks, so every metric equals one process's; rank 0 writes the files.
+/// As a shard of an array job (<c>--shard i/N</c>, Slurm array, Indexed Job) a process extracts its shard's features
+/// only, and <c>--merge</c> joins every shard's chunks and computes the metrics, equal to one run's.
 /// </summary>
 public sealed class EvalJob : Job<EvalOptions>
 {
@@ -53,6 +58,7 @@ public sealed class EvalJob : Job<EvalOptions>
         if (options.IsSplitSize < 1) yield return new JobProblem("is_split_size", $"is_split_size must be positive, got {options.IsSplitSize}");
         if (options.Neighbourhood < 1) yield return new JobProblem("neighbourhood", $"neighbourhood must be positive, got {options.Neighbourhood}");
         if (string.IsNullOrWhiteSpace(options.Prefix)) yield return new JobProblem("prefix", "prefix must not be empty");
+        foreach (var (key, message) in options.ShardProblems()) yield return new JobProblem(key, message);
         if (options.KidSubsets < 1) yield return new JobProblem("kid_subsets", $"kid_subsets must be positive, got {options.KidSubsets}");
         if (options.KidSubsetSize < 2) yield return new JobProblem("kid_subset_size", $"kid_subset_size must be at least 2, got {options.KidSubsetSize}");
         if (!(options.Probe.HeldOut > 0 && options.Probe.HeldOut < 1)) yield return new JobProblem("probe.held_out", $"probe.held_out must lie between 0 and 1, got {options.Probe.HeldOut}");
@@ -103,12 +109,31 @@ public sealed class EvalJob : Job<EvalOptions>
         log.LogInformation("eval: {Samples} against {Reference}, features: {Role} '{Name}' ({Dimension})",
             samples.Description, referencePath, role.Key(), componentName, extractor.FeatureDimension);
 
+        var selection = options.Merge ? ShardSelection.Whole : options.Selection();
+        FeatureChunks Chunks(string set, ImageSource source, bool withProbabilities)
+        {
+            using var fingerprint = new RunFingerprint()
+                .Add($"eval {set}: {source.Identity}, limit {options.Limit}, batch {options.BatchSize}, probabilities {withProbabilities}, " +
+                     $"features {role.Key()} '{componentName}' ({extractor.FeatureDimension}), precision {context.Precision}")
+                .AddComponent(useExtractor ? context.Components.FeatureExtractor : context.Components.Encoder);
+            return new FeatureChunks(new ChunkStore(context.RunPath(options.Prefix, $"{set}.chunks"), fingerprint.Finish()),
+                selection, context.ProcessGroup, options.Merge);
+        }
+
         using var sampleFeatures = FeatureSet.Compute(extractor, samples, options.BatchSize, options.Limit,
-            options.InceptionScore, context.Progress, $"{options.Prefix} samples", context.Cancellation, context.ProcessGroup);
+            options.InceptionScore, context.Progress, $"{options.Prefix} samples", context.Cancellation, Chunks("samples", samples, options.InceptionScore), log);
+        var loaded = LoadReference(referencePath, extractor, options, isFid, context, log, Chunks);
+        if (sampleFeatures is null || loaded is null)
+        {
+            loaded?.Dispose();
+            log.LogInformation("eval: {Shard} done: its features are in {Folder}; run eval with --merge once every shard is done",
+                selection, context.RunPath(options.Prefix));
+            return;
+        }
+        var reference = loaded;
         using var sampleStatistics = GaussianStatistics.FromFeatures(sampleFeatures.Features);
         if (context.ProcessGroup.IsMain) sampleStatistics.Save(context.RunPath(options.Prefix, "samples_statistics.npz"));
 
-        var reference = LoadReference(referencePath, extractor, options, isFid, context, log);
         try
         {
             if (reference.Statistics.Dimension != extractor.FeatureDimension)
@@ -197,14 +222,16 @@ public sealed class EvalJob : Job<EvalOptions>
         return !Path.IsPathRooted(path) && (File.Exists(inRun) || Directory.Exists(inRun)) ? inRun : context.ResolvePath(path);
     }
 
-    static Reference LoadReference(string path, IFeatureExtractor extractor, EvalOptions options, bool isFid,
-        JobContext context, ILogger log)
+    /// <summary>The reference: its features computed as the samples' are (null on a shard of an array job, which only writes its chunks), or its stored statistics.</summary>
+    static Reference? LoadReference(string path, IFeatureExtractor extractor, EvalOptions options, bool isFid,
+        JobContext context, ILogger log, Func<string, ImageSource, bool, FeatureChunks> chunks)
     {
         if (options.Reference == DataReference)
         {
             var source = new DatasetImageSource(Datasets.Open(context.Data, context.PipelineDirectory, context.Seed));
             var dataImages = FeatureSet.Compute(extractor, source, options.BatchSize, options.Limit,
-                withProbabilities: false, context.Progress, $"{options.Prefix} reference", context.Cancellation, context.ProcessGroup);
+                withProbabilities: false, context.Progress, $"{options.Prefix} reference", context.Cancellation, chunks("reference", source, false), log);
+            if (dataImages is null) return null;
             var dataStatistics = GaussianStatistics.FromFeatures(dataImages.Features);
             if (context.ProcessGroup.IsMain) dataStatistics.Save(context.RunPath(options.Prefix, "reference_statistics.npz"));
             return new Reference(dataStatistics, dataImages);
@@ -219,8 +246,12 @@ public sealed class EvalJob : Job<EvalOptions>
         bool useStoredStatistics = hasStatistics && (isFid || !hasImages);
         FeatureSet? images = null;
         if (hasImages && (!useStoredStatistics || options.PrecisionRecall))
-            images = FeatureSet.Compute(extractor, ImageSource.Open(path), options.BatchSize, options.Limit,
-                withProbabilities: false, context.Progress, $"{options.Prefix} reference", context.Cancellation, context.ProcessGroup);
+        {
+            var source = ImageSource.Open(path);
+            images = FeatureSet.Compute(extractor, source, options.BatchSize, options.Limit,
+                withProbabilities: false, context.Progress, $"{options.Prefix} reference", context.Cancellation, chunks("reference", source, false), log);
+            if (images is null) return null;
+        }
         GaussianStatistics statistics;
         if (useStoredStatistics)
         {

@@ -1,7 +1,9 @@
+using RaePipeline.Distributed;
+
 namespace RaePipeline.Evaluation;
 
 /// <summary>Options of the <c>eval</c> job (YAML keys in snake_case).</summary>
-public sealed class EvalOptions
+public sealed class EvalOptions : ShardedJobOptions
 {
     /// <summary>Images to score: a folder or an npz (<c>arr_0</c>); default <c>samples/samples.npz</c> in the run folder (the <c>sample</c> job's output). A relative path names a file of the run folder when one exists there, else one beside the pipeline file.</summary>
     public string? Samples { get; set; }

@@ -1,6 +1,8 @@
+using Microsoft.Extensions.Logging;
 using RaePipeline.Abstractions;
 using RaePipeline.Distributed;
 using RaePipeline.Pipeline;
+using RaePipeline.Weights;
 using static TorchSharp.torch;
 
 namespace RaePipeline.Evaluation;
@@ -12,6 +14,8 @@ namespace RaePipeline.Evaluation;
 /// </summary>
 public sealed class FeatureSet : IDisposable
 {
+    const string FeaturesArray = "features", SpatialArray = "spatial", ProbabilitiesArray = "probabilities", LabelsArray = "labels", SecondsArray = "seconds";
+
     FeatureSet(Tensor features, Tensor? spatial, Tensor? probabilities, Tensor? labels, TimeSpan elapsed)
     {
         Features = features;
@@ -30,103 +34,104 @@ public sealed class FeatureSet : IDisposable
     /// <summary>(N,) int64 class labels of the images (the pipeline's data), or null.</summary>
     public Tensor? Labels { get; }
 
-    /// <summary>Time spent reading images and running the extractor.</summary>
+    /// <summary>Time spent reading images and running the extractor (summed over the batches, whoever computed them).</summary>
     public TimeSpan Elapsed { get; }
 
     public long Count => Features.shape[0];
 
-    /// <summary>
-    /// Runs <paramref name="extractor"/> over the images of <paramref name="source"/> with a progress bar. With a
-    /// <paramref name="group"/> of several ranks, each rank extracts a contiguous range of the batches and every rank
-    /// gets all features, in image order: the same set one process computes.
-    /// </summary>
+    /// <summary>Runs <paramref name="extractor"/> over the images of <paramref name="source"/> in this process, with a progress bar.</summary>
     public static FeatureSet Compute(IFeatureExtractor extractor, ImageSource source, int batchSize, long limit,
-        bool withProbabilities, ProgressReporter progress, string label, CancellationToken cancellation, ProcessGroup? group = null)
+        bool withProbabilities, ProgressReporter progress, string label, CancellationToken cancellation)
     {
-        group ??= ProcessGroup.Single;
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        long total = limit > 0 ? Math.Min(source.Count, limit) : source.Count;
-        var part = ShardPlan.For(ShardSelection.Whole.ForRank(group), (int)total, batchSize);
-        var features = new List<Tensor>();
-        var spatial = new List<Tensor>();
-        var probabilities = new List<Tensor>();
-        var labels = new List<Tensor>();
-        bool hasProbabilities = withProbabilities;
+        long total = source.Total(limit);
+        var batches = new List<Dictionary<string, Tensor>>();
         try
         {
-            using var bar = progress.Start(label, part.ItemCount, "img");
+            using var bar = progress.Start(label, total, "img");
             using var noGrad = no_grad();
-            int batchIndex = -1;
-            foreach (var (batch, batchLabels) in source.LabelledBatches(batchSize, limit))
+            for (long start = 0; start < total; start += batchSize)
             {
                 cancellation.ThrowIfCancellationRequested();
-                if (++batchIndex < part.FirstBatch || batchIndex >= part.EndBatch)
-                {
-                    batch.Dispose();
-                    batchLabels?.Dispose();
-                    if (batchIndex >= part.EndBatch) break;
-                    continue;
-                }
-                using var scope = NewDisposeScope();
-                using var images = batch;
-                if (batchLabels is not null) labels.Add(batchLabels);
-                var extracted = extractor.FeaturesWithSpatial(images);
-                var batchFeatures = extracted.Pooled;
-                if (batchFeatures.dim() != 2 || batchFeatures.shape[1] != extractor.FeatureDimension)
-                    throw new InvalidOperationException(
-                        $"the feature extractor returned [{string.Join(", ", batchFeatures.shape)}] for {images.shape[0]} images; expected ({images.shape[0]}, {extractor.FeatureDimension})");
-                features.Add(batchFeatures.to(float32).cpu().DetachFromDisposeScope());
-                if (extracted.Spatial is { } batchSpatial && extractor.SpatialFeatureDimension is { } width)
-                {
-                    if (batchSpatial.dim() != 2 || batchSpatial.shape[0] != images.shape[0] || batchSpatial.shape[1] != width)
-                        throw new InvalidOperationException(
-                            $"the feature extractor returned spatial features [{string.Join(", ", batchSpatial.shape)}] for {images.shape[0]} images; expected ({images.shape[0]}, {width})");
-                    spatial.Add(batchSpatial.to(float32).cpu().DetachFromDisposeScope());
-                }
-                if (hasProbabilities)
-                {
-                    var batchProbabilities = extractor.ClassProbabilities(images);
-                    if (batchProbabilities is null) hasProbabilities = false;
-                    else probabilities.Add(batchProbabilities.to(float32).cpu().DetachFromDisposeScope());
-                }
-                bar.Advance(images.shape[0]);
+                long end = Math.Min(total, start + batchSize);
+                batches.Add(Extract(extractor, source, start, end, limit, withProbabilities).ToDictionary());
+                bar.Advance(end - start);
             }
-            if (group.IsDistributed) return AcrossRanks(group, features, spatial, hasProbabilities ? probabilities : null, labels, source, clock);
-            if (features.Count == 0) throw new InvalidDataException($"{source.Description}: no images to evaluate");
-            return new FeatureSet(cat(features), spatial.Count == features.Count ? cat(spatial) : null,
-                hasProbabilities ? cat(probabilities) : null, labels.Count == features.Count ? cat(labels) : null, clock.Elapsed);
+            return Joined(batches, source);
         }
         finally
         {
-            foreach (var t in features) t.Dispose();
-            foreach (var t in spatial) t.Dispose();
-            foreach (var t in probabilities) t.Dispose();
-            foreach (var t in labels) t.Dispose();
+            foreach (var tensor in batches.SelectMany(b => b.Values)) tensor.Dispose();
         }
     }
 
-    /// <summary>Every rank's batches' features joined in rank order (= image order) on every rank; a kind of feature is kept when every rank that had images has it.</summary>
-    static FeatureSet AcrossRanks(ProcessGroup group, List<Tensor> features, List<Tensor> spatial, List<Tensor>? probabilities, List<Tensor> labels,
-        ImageSource source, System.Diagnostics.Stopwatch clock)
+    /// <summary>
+    /// Runs <paramref name="extractor"/> over this process's batches of <paramref name="source"/> (its shard, its
+    /// rank's part), each batch's features written to a chunk of <paramref name="chunks"/> as soon as it is done (a
+    /// killed run resumes from them); then, in a whole run (every rank) or a merge, the whole set joined from the chunks
+    /// in image order: the set one process computes. Null for a shard of an array job, whose chunks a merge joins.
+    /// </summary>
+    public static FeatureSet? Compute(IFeatureExtractor extractor, ImageSource source, int batchSize, long limit,
+        bool withProbabilities, ProgressReporter progress, string label, CancellationToken cancellation, FeatureChunks chunks, ILogger log)
     {
-        using var scope = NewDisposeScope();
-        bool any = features.Count > 0;
-        var anyImages = tensor(new long[] { any ? 1 : 0 });
-        group.AllReduce(anyImages, ReduceOp.Max);
-        if (anyImages.item<long>() == 0) throw new InvalidDataException($"{source.Description}: no images to evaluate");
-        // Which kinds every rank has; ranks without images vote "yes": they have nothing to contradict.
-        var agreed = tensor(new long[] { !any || spatial.Count == features.Count ? 1 : 0, !any || probabilities != null ? 1 : 0, !any || labels.Count == features.Count ? 1 : 0 });
-        group.AllReduce(agreed, ReduceOp.Min);
-        Tensor Joined(List<Tensor> parts, ScalarType type)
+        var work = new ShardedBatches(chunks.Store, chunks.Selection, chunks.Group, (int)source.Total(limit), batchSize);
+        if (!chunks.Merge)
         {
-            var all = group.AllGatherEach(parts.Count > 0 ? cat(parts) : empty(0, type));
-            return cat(all.Where(t => t.shape[0] > 0).ToList()).MoveToOuterDisposeScope();
+            using (var bar = progress.Start(label, work.Mine.ItemCount, "img"))
+            {
+                bar.SetDone(work.ReusedItems);
+                work.Run((start, end) => Extract(extractor, source, start, end, limit, withProbabilities), n => bar.Advance(n), log, cancellation);
+            }
+            if (!chunks.Selection.IsWhole) return null;
         }
-        var joinedFeatures = Joined(features, ScalarType.Float32);
-        var joinedSpatial = agreed[0].item<long>() == 1 ? Joined(spatial, ScalarType.Float32) : null;
-        var joinedProbabilities = agreed[1].item<long>() == 1 ? Joined(probabilities ?? [], ScalarType.Float32) : null;
-        var joinedLabels = agreed[2].item<long>() == 1 ? Joined(labels, ScalarType.Int64) : null;
-        return new FeatureSet(joinedFeatures, joinedSpatial, joinedProbabilities, joinedLabels, clock.Elapsed);
+        work.RequireAll("run the shards that compute them (the same eval with --shard i/N), then --merge");
+        var batches = work.Batches.Select(b => NpzFile.Read(work.Store.PathOf(b))).ToList();
+        try
+        {
+            return Joined(batches, source);
+        }
+        finally
+        {
+            foreach (var tensor in batches.SelectMany(b => b.Values)) tensor.Dispose();
+            chunks.Group.Barrier(); // every rank has read the chunks
+            if (chunks.Group.IsMain) work.Store.Delete(work.Batches);
+        }
+    }
+
+    /// <summary>The arrays of images [start, end): features, spatial features and probabilities when there are, labels when known, and the seconds it took.</summary>
+    static List<KeyValuePair<string, Tensor>> Extract(IFeatureExtractor extractor, ImageSource source, long start, long end, long limit, bool withProbabilities)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var scope = NewDisposeScope();
+        var (images, labels) = source.Read(start, end, limit);
+        var arrays = new List<KeyValuePair<string, Tensor>>();
+        var extracted = extractor.FeaturesWithSpatial(images);
+        var batchFeatures = extracted.Pooled;
+        if (batchFeatures.dim() != 2 || batchFeatures.shape[0] != images.shape[0] || batchFeatures.shape[1] != extractor.FeatureDimension)
+            throw new InvalidOperationException(
+                $"the feature extractor returned [{string.Join(", ", batchFeatures.shape)}] for {images.shape[0]} images; expected ({images.shape[0]}, {extractor.FeatureDimension})");
+        arrays.Add(new(FeaturesArray, batchFeatures.to(float32).cpu()));
+        if (extracted.Spatial is { } batchSpatial && extractor.SpatialFeatureDimension is { } width)
+        {
+            if (batchSpatial.dim() != 2 || batchSpatial.shape[0] != images.shape[0] || batchSpatial.shape[1] != width)
+                throw new InvalidOperationException(
+                    $"the feature extractor returned spatial features [{string.Join(", ", batchSpatial.shape)}] for {images.shape[0]} images; expected ({images.shape[0]}, {width})");
+            arrays.Add(new(SpatialArray, batchSpatial.to(float32).cpu()));
+        }
+        if (withProbabilities && extractor.ClassProbabilities(images) is { } probabilities)
+            arrays.Add(new(ProbabilitiesArray, probabilities.to(float32).cpu()));
+        if (labels is not null) arrays.Add(new(LabelsArray, labels));
+        arrays.Add(new(SecondsArray, tensor(new[] { clock.Elapsed.TotalSeconds })));
+        foreach (var array in arrays) array.Value.MoveToOuterDisposeScope();
+        return arrays;
+    }
+
+    /// <summary>The batches' arrays joined in order; a kind of feature is kept when every batch has it.</summary>
+    static FeatureSet Joined(IReadOnlyList<IReadOnlyDictionary<string, Tensor>> batches, ImageSource source)
+    {
+        if (batches.Count == 0) throw new InvalidDataException($"{source.Description}: no images to evaluate");
+        Tensor? All(string array) => batches.All(b => b.ContainsKey(array)) ? cat(batches.Select(b => b[array]).ToList()) : null;
+        var seconds = batches.Sum(b => b[SecondsArray].item<double>());
+        return new FeatureSet(All(FeaturesArray)!, All(SpatialArray), All(ProbabilitiesArray), All(LabelsArray), TimeSpan.FromSeconds(seconds));
     }
 
     public void Dispose()

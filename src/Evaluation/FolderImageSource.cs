@@ -24,33 +24,32 @@ public sealed class FolderImageSource : ImageSource
 
     public override long Count => files.Length;
 
-    public override IEnumerable<Tensor> Batches(int batchSize, long limit)
+    public override string Identity =>
+        $"{Description}, {files.Sum(f => new FileInfo(f).Length)} bytes, last written {files.Max(File.GetLastWriteTimeUtc):O}";
+
+    public override (Tensor Images, Tensor? Labels) Read(long start, long end, long limit)
     {
-        long total = Take(files.Length, limit);
-        for (long begin = 0; begin < total; begin += batchSize)
+        var batchFiles = files[(int)start..(int)end];
+        var images = new List<Tensor>(batchFiles.Length);
+        try
         {
-            var batchFiles = files[(int)begin..(int)Math.Min(begin + batchSize, total)];
-            var images = new List<Tensor>(batchFiles.Length);
-            try
+            foreach (var file in batchFiles)
             {
-                foreach (var file in batchFiles)
+                var image = ImageFile.Read(file);
+                if (images.Count > 0 && !image.shape.SequenceEqual(images[0].shape))
                 {
-                    var image = ImageFile.Read(file);
-                    if (images.Count > 0 && !image.shape.SequenceEqual(images[0].shape))
-                    {
-                        var size = $"{image.shape[1]}x{image.shape[2]}";
-                        image.Dispose();
-                        throw new InvalidDataException(
-                            $"{file} is {size} but {batchFiles[0]} is {images[0].shape[1]}x{images[0].shape[2]}: the images of a folder must share one size");
-                    }
-                    images.Add(image);
+                    var size = $"{image.shape[1]}x{image.shape[2]}";
+                    image.Dispose();
+                    throw new InvalidDataException(
+                        $"{file} is {size} but {batchFiles[0]} is {images[0].shape[1]}x{images[0].shape[2]}: the images of a folder must share one size");
                 }
-                yield return stack(images);
+                images.Add(image);
             }
-            finally
-            {
-                foreach (var image in images) image.Dispose();
-            }
+            return (stack(images), null);
+        }
+        finally
+        {
+            foreach (var image in images) image.Dispose();
         }
     }
 }

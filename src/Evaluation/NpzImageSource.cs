@@ -6,7 +6,7 @@ namespace RaePipeline.Evaluation;
 
 /// <summary>
 /// <c>arr_0</c> of an ADM-style npz (N × H × W × 3 uint8, C order, as <c>sample_ddp.py</c> and the reference batches
-/// store it), streamed from the archive batch by batch like the ADM evaluator's <c>StreamingNpzArrayReader</c>.
+/// store it), read a range of rows at a time like the ADM evaluator's <c>StreamingNpzArrayReader</c>.
 /// </summary>
 public sealed class NpzImageSource : ImageSource
 {
@@ -25,23 +25,20 @@ public sealed class NpzImageSource : ImageSource
 
     public override long Count => shape[0];
 
+    public override string Identity => $"{Description}, {new FileInfo(path).Length} bytes written {File.GetLastWriteTimeUtc(path):O}";
+
     public static bool HasImages(string path)
     {
         using var archive = NpzArchive.Open(path);
         return archive.Contains(ArrayName);
     }
 
-    public override IEnumerable<Tensor> Batches(int batchSize, long limit)
+    public override (Tensor Images, Tensor? Labels) Read(long start, long end, long limit)
     {
-        long total = Take(shape[0], limit);
         using var archive = NpzArchive.Open(path);
         CheckedShape(archive);
-        using var rows = archive.OpenRows(ArrayName);
-        for (long begin = 0; begin < total; begin += batchSize)
-        {
-            using var hwc = rows.Read(Math.Min(batchSize, total - begin));
-            yield return PixelConversion.FromUint8Hwc(hwc);
-        }
+        using var hwc = archive.ReadRows(ArrayName, start, end - start);
+        return (PixelConversion.FromUint8Hwc(hwc), null);
     }
 
     /// <summary>The shape of <c>arr_0</c>, which must be (N, H, W, 3) uint8 in C order.</summary>

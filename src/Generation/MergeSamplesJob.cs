@@ -29,11 +29,14 @@ public sealed class MergeSamplesJob : Job<MergeSamplesJobOptions>
     public override string Name => "merge-samples";
     public override string Description => "join sharded sample npz files into one (byte-identical to an unsharded run)";
 
-    protected override void Run(JobContext context, MergeSamplesJobOptions options)
+    protected override void Run(JobContext context, MergeSamplesJobOptions options) =>
+        Merge(context, Path.Combine(context.RunDirectory, options.Folder), options.Inputs.Select(context.ResolvePath).ToList(), options.Output);
+
+    /// <summary>Joins <paramref name="inputs"/> (none: every shard npz in <paramref name="folder"/>) into <paramref name="output"/> in that folder.</summary>
+    public static void Merge(JobContext context, string folder, IReadOnlyList<string> given, string outputName)
     {
-        var folder = Path.Combine(context.RunDirectory, options.Folder);
-        var inputs = options.Inputs.Length > 0
-            ? options.Inputs.Select(context.ResolvePath).ToList()
+        var inputs = given.Count > 0
+            ? given.ToList()
             : Directory.Exists(folder) ? Directory.GetFiles(folder, "samples.shard-*-of-*.npz").ToList() : [];
         if (inputs.Count == 0)
             throw new FileNotFoundException($"merge-samples: no shard files given and none found in {folder}");
@@ -77,7 +80,7 @@ public sealed class MergeSamplesJob : Job<MergeSamplesJobOptions>
         }
         var labels = torch.cat(shards.Select(s => s.Labels).ToList(), 0);
         var allIndex = torch.arange(count, dtype: int64);
-        var output = Path.Combine(folder, options.Output);
+        var output = Path.Combine(folder, outputName);
         NpzFile.WriteRows(output,
         [
             new NpzArrayRows("arr_0", ScalarType.Byte, [count, .. shape.Skip(1)], () => Rows("arr_0")),

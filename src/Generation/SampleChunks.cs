@@ -1,4 +1,4 @@
-using System.Text;
+using RaePipeline.Distributed;
 using RaePipeline.Weights;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -7,57 +7,32 @@ namespace RaePipeline.Generation;
 
 /// <summary>
 /// The sampled batches of a <c>sample</c> run on disk, one npz per batch in <c>&lt;output&gt;/chunks/</c>
-/// (<c>batch-000012.npz</c>: <c>arr_0</c> (n, H, W, 3) uint8, <c>arr_1</c> labels (n,), <c>index</c> image numbers
-/// (n,), <c>run</c> the run's fingerprint), each written atomically as soon as its batch is done. Images therefore
-/// never accumulate in memory, a killed run resumes from the batches it finished (a chunk counts as finished when its
-/// fingerprint, image numbers, labels and image shape are the ones this run would write), and the result is the
-/// chunks streamed into one ADM npz (<see cref="WriteNpz"/>).
+/// (a <see cref="ChunkStore"/>: <c>batch-000012.npz</c> with <c>arr_0</c> (n, H, W, 3) uint8, <c>arr_1</c> labels
+/// (n,), the image range and the run's fingerprint), each written atomically as soon as its batch is done. Images
+/// therefore never accumulate in memory, a killed run resumes from the batches it finished (a chunk counts as
+/// finished when its fingerprint, image range and image shape are the ones this run would write; chunks of a run with
+/// other settings are refused), and the result is the chunks streamed into one ADM npz (<see cref="WriteNpz"/>).
 /// </summary>
 public sealed class SampleChunks(string folder, string fingerprint, int imageSize)
 {
-    const string FingerprintArray = "run";
+    readonly ChunkStore store = new(folder, fingerprint);
 
     public string Folder => folder;
 
-    public string PathOf(int batch) => Path.Combine(folder, $"batch-{batch:D6}.npz");
+    public string PathOf(int batch) => store.PathOf(batch);
 
     /// <summary>Writes batch <paramref name="batch"/>'s images (n, H, W, 3) uint8 and labels (n,) int64 of images [start, start + n).</summary>
-    public void Write(int batch, int start, Tensor pixels, Tensor labels)
-    {
-        using var index = torch.arange(start, start + pixels.shape[0], dtype: int64);
-        using var run = torch.tensor(Encoding.ASCII.GetBytes(fingerprint), ScalarType.Byte);
-        NpzFile.Write(PathOf(batch), [new("arr_0", pixels), new("arr_1", labels), new("index", index), new(FingerprintArray, run)]);
-    }
+    public void Write(int batch, int start, Tensor pixels, Tensor labels) =>
+        store.WriteBatch(batch, start, start + (int)pixels.shape[0], [new("arr_0", pixels), new("arr_1", labels)]);
 
     /// <summary>
-    /// Whether batch <paramref name="batch"/> (images [start, end) with <paramref name="labels"/>) is on disk as this
-    /// run writes it; reads the small arrays and only the header of the images.
+    /// Whether batch <paramref name="batch"/> (images [start, end)) is on disk as this run writes it; reads the small
+    /// arrays and only the header of the images. Throws <see cref="ChunkMismatchException"/> for another run's chunk.
     /// </summary>
-    public bool IsFinished(int batch, int start, int end, Tensor labels)
-    {
-        var path = PathOf(batch);
-        if (!File.Exists(path)) return false;
-        using var scope = NewDisposeScope();
-        try
-        {
-            using var archive = NpzArchive.Open(path);
-            if (!archive.Contains(FingerprintArray) || !archive.Contains("arr_0") || !archive.Contains("arr_1") || !archive.Contains("index"))
-                return false;
-            using var run = archive.Read(FingerprintArray);
-            if (run.dtype != ScalarType.Byte || Encoding.ASCII.GetString(run.data<byte>().ToArray()) != fingerprint) return false;
-            var header = archive.Header("arr_0");
-            if (header.DType != ScalarType.Byte || !header.Shape.SequenceEqual([end - start, imageSize, imageSize, 3])) return false;
-            using var storedLabels = archive.Read("arr_1");
-            using var index = archive.Read("index");
-            using var expectedIndex = torch.arange(start, end, dtype: int64);
-            return storedLabels.dtype == ScalarType.Int64 && storedLabels.shape.SequenceEqual(labels.shape) && storedLabels.equal(labels).all().item<bool>()
-                   && index.dtype == ScalarType.Int64 && index.shape.SequenceEqual(expectedIndex.shape) && index.equal(expectedIndex).all().item<bool>();
-        }
-        catch (Exception e) when (e is WeightsFormatException or IOException or InvalidDataException)
-        {
-            return false; // a damaged chunk is computed again
-        }
-    }
+    public bool IsFinished(int batch, int start, int end) =>
+        store.IsFinished(batch, start, end, archive =>
+            archive.Contains("arr_1") && archive.Header("arr_0") is var header && header.DType == ScalarType.Byte
+            && header.Shape.SequenceEqual([end - start, imageSize, imageSize, 3]));
 
     /// <summary>
     /// Streams the chunks of <paramref name="batches"/> (images [first, end) in order, with <paramref name="labels"/>)
@@ -67,41 +42,15 @@ public sealed class SampleChunks(string folder, string fingerprint, int imageSiz
     public void WriteNpz(string path, IReadOnlyList<int> batches, int first, int end, Tensor labels)
     {
         long count = end - first;
-        IEnumerable<Tensor> Rows(string array)
-        {
-            foreach (var batch in batches)
-            {
-                using var archive = NpzArchive.Open(PathOf(batch));
-                using var rows = archive.Read(array);
-                yield return rows;
-            }
-        }
         using var index = torch.arange(first, end, dtype: int64);
         NpzFile.WriteRows(path,
         [
-            new NpzArrayRows("arr_0", ScalarType.Byte, [count, imageSize, imageSize, 3], () => Rows("arr_0")),
+            new NpzArrayRows("arr_0", ScalarType.Byte, [count, imageSize, imageSize, 3], () => store.Rows(batches, "arr_0")),
             new NpzArrayRows("arr_1", ScalarType.Int64, [count], () => [labels]),
             new NpzArrayRows("index", ScalarType.Int64, [count], () => [index]),
         ]);
     }
 
     /// <summary>Removes the chunks of <paramref name="batches"/> (and what killed writes of them left), and the folder when nothing else is left in it.</summary>
-    public void Delete(IEnumerable<int> batches)
-    {
-        foreach (var batch in batches)
-        {
-            var path = PathOf(batch);
-            File.Delete(path);
-            foreach (var partial in Directory.Exists(folder) ? Directory.GetFiles(folder, Path.GetFileName(path) + ".tmp-*") : [])
-                File.Delete(partial);
-        }
-        try
-        {
-            if (Directory.Exists(folder) && !Directory.EnumerateFileSystemEntries(folder).Any()) Directory.Delete(folder);
-        }
-        catch (IOException)
-        {
-            // another shard wrote a chunk into the folder meanwhile: it stays
-        }
-    }
+    public void Delete(IEnumerable<int> batches) => store.Delete(batches);
 }

@@ -17,7 +17,8 @@ namespace RaePipeline.Generation;
 /// finished batch goes to disk at once (<see cref="SampleChunks"/>), so memory does not grow with the number of images
 /// and a killed run resumes from its finished batches. Under MPI the ranks split the batches (every image's noise and
 /// sampler stream come from its own seed, so the split changes nothing) and rank 0 writes what they gather; with
-/// <c>--shard</c>, a Slurm array or an Indexed Job, the process samples its shard only.
+/// <c>--shard</c>, a Slurm array or an Indexed Job, the process samples its shard only, and <c>--merge</c> (or
+/// <c>merge-samples</c>) joins the shards' npz files.
 /// </summary>
 public sealed class SampleJob : Job<SampleJobOptions>
 {
@@ -32,29 +33,20 @@ public sealed class SampleJob : Job<SampleJobOptions>
         if (options.BatchSize < 1) yield return new JobProblem("batch_size", "must be at least 1");
         if (options.LabelSampling is not ("equal" or "random"))
             yield return new JobProblem("label_sampling", $"'{options.LabelSampling}' is not one of equal, random");
-        if (options.Shard != null && !IsShard(options.Shard))
-            yield return new JobProblem("shard", $"'{options.Shard}': expected i/N with 0 ≤ i < N");
-        if (options.Shards is < 1) yield return new JobProblem("shards", "must be at least 1");
+        foreach (var (key, message) in options.ShardProblems()) yield return new JobProblem(key, message);
     }
 
     /// <summary>At most this many classes (the first ones) get a row in grid_by_class.png: 1,000 rows of 256 px images would need gigabytes.</summary>
     const int MaxGridClasses = 32;
 
-    static bool IsShard(string text)
-    {
-        try
-        {
-            ShardPlan.Parse(text, 1, 1);
-            return true;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
-    }
-
     protected override void Run(JobContext context, SampleJobOptions options)
     {
+        if (options.Merge)
+        {
+            var output = Path.GetDirectoryName(context.RunPath(options.Output, "grid.png"))!;
+            MergeSamplesJob.Merge(context, output, [], "samples.npz");
+            return;
+        }
         using var precision = context.UsePrecision(training: false);
         var logger = context.Logger("rae.sample");
         var group = context.ProcessGroup;
@@ -70,7 +62,7 @@ public sealed class SampleJob : Job<SampleJobOptions>
         int count = givenNoise?.Count ?? options.NumImages;
         using var labels = givenNoise?.Labels?.clone()
                            ?? SampleLabels.For(count, denoiser.NumClasses, options.LabelSampling, options.Classes, seed);
-        var selection = ShardSelection.Resolve(options.Shard, options.Shards);
+        var selection = options.Selection();
         var plan = ShardPlan.For(selection, count, options.BatchSize);
         var folder = Path.GetDirectoryName(context.RunPath(options.Output, "grid.png"))!;
         using var grid = sampler.TimeGrid(latent);
@@ -80,16 +72,10 @@ public sealed class SampleJob : Job<SampleJobOptions>
             components.NameOf(PipelineRole.Sampler), grid.shape[0], sampler.FunctionEvaluations((int)grid.shape[0]), velocity.Description);
 
         int imageSize = decoder.OutputSize;
-        var fingerprint = group.IsMain
-            ? SampleFingerprint.Of(
-                $"seed {seed}, images {count}, batch {options.BatchSize}, sampler {components.NameOf(PipelineRole.Sampler)}, " +
-                $"{velocity.Description}, precision {context.Precision}, image size {imageSize}",
-                labels, grid, [denoiser.Module, decoder.Module],
-                components.Statistics is { } statistics ? [statistics.Variance, .. statistics.Mean is { } mean ? [mean] : Array.Empty<Tensor>()] : [])
-            : "";
+        var fingerprint = group.IsMain ? Fingerprint(context, options, components, velocity, seed, count, imageSize, labels, grid) : "";
         var chunks = new SampleChunks(Path.Combine(folder, "chunks"), fingerprint, imageSize);
         var batches = Enumerable.Range(plan.FirstBatch, plan.EndBatch - plan.FirstBatch).ToList();
-        var finished = FinishedBatches(group, chunks, plan, labels);
+        var finished = FinishedBatches(group, chunks, plan);
         // Every rank knows every rank's batches still to sample: round k samples the k-th of each, gathered on rank 0.
         var work = Enumerable.Range(0, group.WorldSize)
             .Select(rank => RankBatches(selection.ForRank(rank, group.WorldSize), count, options.BatchSize).Where(b => !finished.Contains(b)).ToList())
@@ -139,6 +125,8 @@ public sealed class SampleJob : Job<SampleJobOptions>
                     bar.Advance(batchPixels.shape[0]);
                 }
             }
+        // Only the images sampled by this run count towards its speed: a resumed run kept the others from disk.
+        var sampling = (Images: bar.Done - reused, Seconds: bar.Elapsed.TotalSeconds);
 
         if (group.IsMain)
         {
@@ -149,21 +137,35 @@ public sealed class SampleJob : Job<SampleJobOptions>
                 chunks.Delete(batches);
                 if (plan.ItemCount > 0) WriteGrids(Path.Combine(folder, npzName), folder, options, shardLabels);
             }
-            RecordResults(context, options, sampler, grid, plan, bar, evaluations, logger, folder, npzName, count);
+            RecordResults(context, sampler, grid, plan, sampling, evaluations, logger, folder, npzName, count);
         }
         group.Barrier();
     }
 
+    /// <summary>
+    /// What the run's images depend on: its settings, the labels (exactly), the time grid, the denoiser's and decoder's
+    /// weights and the latent statistics (see <see cref="RunFingerprint"/>).
+    /// </summary>
+    static string Fingerprint(JobContext context, SampleJobOptions options, IPipelineComponents components, GuidedVelocity velocity,
+        long seed, int count, int imageSize, Tensor labels, Tensor grid)
+    {
+        using var fingerprint = new RunFingerprint()
+            .Add($"sample: seed {seed}, images {count}, batch {options.BatchSize}, sampler {components.NameOf(PipelineRole.Sampler)}, " +
+                 $"{velocity.Description}, precision {context.Precision}, image size {imageSize}")
+            .AddValues(labels).AddSummary(grid).AddModule(components.Denoiser.Module).AddModule(components.Decoder.Module);
+        components.Statistics?.AddTo(fingerprint);
+        return fingerprint.Finish();
+    }
+
     /// <summary>The selection's batches whose chunks are on disk as this run writes them: rank 0 looks, every rank learns.</summary>
-    static HashSet<int> FinishedBatches(ProcessGroup group, SampleChunks chunks, ShardPlan plan, Tensor labels)
+    static HashSet<int> FinishedBatches(ProcessGroup group, SampleChunks chunks, ShardPlan plan)
     {
         var flags = new byte[plan.Batches];
         if (group.IsMain)
             foreach (var (start, end) in plan.BatchRanges())
             {
                 int batch = start / plan.BatchSize;
-                using var batchLabels = labels[start..end].contiguous();
-                flags[batch] = chunks.IsFinished(batch, start, end, batchLabels) ? (byte)1 : (byte)0;
+                flags[batch] = chunks.IsFinished(batch, start, end) ? (byte)1 : (byte)0;
             }
         using var shared = torch.tensor(flags, ScalarType.Byte);
         group.Broadcast(shared);
@@ -231,10 +233,16 @@ public sealed class SampleJob : Job<SampleJobOptions>
         }
     }
 
-    static void RecordResults(JobContext context, SampleJobOptions options, ISampler sampler, Tensor grid, ShardPlan plan, ProgressBar bar,
+    /// <summary>
+    /// Records <c>sample/images</c> (this shard's images), <c>sample/images_sampled</c> (those this run sampled; a
+    /// resumed run kept the rest from its chunks), <c>sample/seconds_per_image</c> (the sampling loop's wall time per
+    /// image this run sampled) and <c>sample/nfe</c>.
+    /// </summary>
+    static void RecordResults(JobContext context, ISampler sampler, Tensor grid, ShardPlan plan, (long Images, double Seconds) sampling,
         List<int> evaluations, ILogger logger, string folder, string npzName, int count)
     {
         context.Results.Record("sample/images", plan.ItemCount);
+        context.Results.Record("sample/images_sampled", sampling.Images);
         if (plan.ItemCount == 0)
         {
             logger.LogWarning(
@@ -245,7 +253,7 @@ public sealed class SampleJob : Job<SampleJobOptions>
         context.Results.Record("sample/nfe", sampler.FunctionEvaluations((int)grid.shape[0]));
         if (evaluations.Count > 0)
         {
-            context.Results.Record("sample/seconds_per_image", bar.Elapsed.TotalSeconds / Math.Max(1, bar.Done));
+            context.Results.Record("sample/seconds_per_image", sampling.Seconds / sampling.Images);
             context.Results.Record("sample/nfe", evaluations.Average());
             logger.LogInformation("velocity evaluations per image: {Mean:F1} on average over {Batches} batches (min {Min}, max {Max})",
                 evaluations.Average(), evaluations.Count, evaluations.Min(), evaluations.Max());

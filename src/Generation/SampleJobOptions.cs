@@ -1,7 +1,9 @@
+using RaePipeline.Distributed;
+
 namespace RaePipeline.Generation;
 
-/// <summary>Options of the <c>sample</c> job.</summary>
-public sealed class SampleJobOptions
+/// <summary>Options of the <c>sample</c> job (<c>--merge</c> joins the shards' npz files, as <c>merge-samples</c>).</summary>
+public sealed class SampleJobOptions : ShardedJobOptions
 {
     /// <summary>Number of images (ignored when <see cref="Noise"/> gives the noise).</summary>
     public int NumImages { get; set; } = 16;
@@ -19,15 +21,6 @@ public sealed class SampleJobOptions
 
     /// <summary>A safetensors file with tensor <c>noise</c> (N, C, h, w) (and optionally <c>labels</c> (N,)) to sample from.</summary>
     public string? Noise { get; set; }
-
-    /// <summary>
-    /// <c>i/N</c>: compute only shard i of N; shards merged with <c>merge-samples</c> equal one run byte for byte.
-    /// Without it, a Slurm array task or Kubernetes Indexed Job takes its shard from the environment.
-    /// </summary>
-    public string? Shard { get; set; }
-
-    /// <summary>The number of shards of a Kubernetes Indexed Job (its completions; or env <c>RAE_SHARDS</c>).</summary>
-    public int? Shards { get; set; }
 
     /// <summary>Folder in the run folder for the outputs.</summary>
     public string Output { get; set; } = "samples";

@@ -1,5 +1,6 @@
 using System.Collections;
 using RaePipeline.Abstractions;
+using RaePipeline.Distributed;
 using RaePipeline.Weights;
 using TorchSharp;
 using TorchSharp.PyBridge;
@@ -63,6 +64,13 @@ public sealed class LatentStatistics : IDisposable
     /// Reads <c>stat.pt</c> or its <c>.safetensors</c> twin. Refused, naming the file and the tensor: another layout,
     /// shapes other than (C, h, w), NaN or infinite values, negative variances.
     /// </summary>
+    /// <summary>Adds what normalizing with these statistics depends on (variance, mean, eps) to <paramref name="fingerprint"/>.</summary>
+    public void AddTo(RunFingerprint fingerprint)
+    {
+        fingerprint.Add($"latent statistics: eps {Eps}, mean {(Mean is null ? "none" : "given")}").AddSummary(Variance);
+        if (Mean is not null) fingerprint.AddSummary(Mean);
+    }
+
     public static LatentStatistics Load(string path, double eps = DefaultEps)
     {
         if (!File.Exists(path)) throw new WeightsFormatException($"latent statistics not found: {path}", path);

@@ -1,4 +1,5 @@
 using RaePipeline.Distributed;
+using RaePipeline.Weights;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -56,6 +57,36 @@ public sealed class LatentStatisticsAccumulator : IDisposable
         for (int rank = 0; rank < group.WorldSize; rank++)
             if (counts[rank].item<long>() is var n and > 0)
                 result.Merge(n, means[rank], deviations[rank]);
+        return result;
+    }
+
+    /// <summary>
+    /// The running state as arrays, a shard's partial result on disk: <c>count</c> (1,) int64 and, once a latent was
+    /// added, <c>mean</c> and <c>squared_deviations</c> (C, h, w) float64 (exact: <see cref="FromState"/> gives this accumulator back).
+    /// </summary>
+    public List<KeyValuePair<string, Tensor>> State()
+    {
+        var state = new List<KeyValuePair<string, Tensor>> { new("count", torch.tensor(new[] { Count })) };
+        if (mean is not null && squaredDeviations is not null)
+        {
+            state.Add(new("mean", mean.alias()));
+            state.Add(new("squared_deviations", squaredDeviations.alias()));
+        }
+        return state;
+    }
+
+    /// <summary>The accumulator whose <see cref="State"/> <paramref name="archive"/> holds; errors name the file.</summary>
+    public static LatentStatisticsAccumulator FromState(NpzArchive archive)
+    {
+        var result = new LatentStatisticsAccumulator();
+        using var count = archive.Read("count");
+        long n = count.item<long>();
+        if (n == 0) return result;
+        if (!archive.Contains("mean") || !archive.Contains("squared_deviations"))
+            throw new InvalidDataException($"{archive.Path}: the statistics of {n} latents lack 'mean' or 'squared_deviations'");
+        using var stateMean = archive.Read("mean");
+        using var stateDeviations = archive.Read("squared_deviations");
+        result.Merge(n, stateMean, stateDeviations);
         return result;
     }
 

@@ -1,6 +1,6 @@
 namespace RaePipeline.Pipelines.Tests;
 
-/// <summary>`rae sample --shard i/N` runs merged with `merge-samples` equal one unsharded run byte for byte.</summary>
+/// <summary>`rae sample --shard i/N` runs merged with `rae sample --merge` equal one unsharded run byte for byte.</summary>
 public class ShardedSamplingTests
 {
     const string TinyPipeline = TinyPipelines.Components + "guidance: { method: cfg, scale: 1.5, interval: [0.0, 1.0] }\n";
@@ -16,7 +16,7 @@ public class ShardedSamplingTests
         rae.Run(["sample", pipeline, "--run-dir", single, .. common]);
         rae.Run(["sample", pipeline, "--run-dir", sharded, "--shard", "1/2", .. common]);
         rae.Run(["sample", pipeline, "--run-dir", sharded, "--shard", "0/2", .. common]);
-        rae.Run("merge-samples", pipeline, "--run-dir", sharded);
+        rae.Run(["sample", pipeline, "--run-dir", sharded, "--merge", .. common]);
 
         var expected = File.ReadAllBytes(Path.Combine(single, "samples", "samples.npz"));
         var merged = File.ReadAllBytes(Path.Combine(sharded, "samples", "samples.npz"));

@@ -1,5 +1,6 @@
 using RaePipeline.Abstractions;
 using RaePipeline.Backbones.DiffusionTransformers;
+using RaePipeline.Distributed;
 using RaePipeline.Generation;
 using RaePipeline.Pipeline;
 using RaePipeline.Samplers.FlowMatching;
@@ -90,28 +91,35 @@ public class SampleJobTests
         File.WriteAllBytes(Path.Combine(chunks, $"batch-{firstBatch + 1:D6}.npz"), [1, 2, 3]);
         decoder.Calls = 0;
         decoder.FailAtCall = null;
-        new SampleJob().Run(killed, options);
+        var resumed = TinyPipeline.Context(components, folder.Combine("killed"), TinyPipeline.Data());
+        new SampleJob().Run(resumed, options);
         decoder.Calls.Should().Be(batches - 1, "the first batch's chunk was kept, the damaged one and the rest were sampled");
+        // The speed counts only the images this run sampled: all of the shard's but the kept batch's two.
+        resumed.Results.Metrics["sample/images"].Should().Be(shard == null ? 11 : 5);
+        resumed.Results.Metrics["sample/images_sampled"].Should().Be(shard == null ? 9 : 3);
+        resumed.Results.Metrics["sample/seconds_per_image"].Should().BePositive();
         File.ReadAllBytes(folder.Combine("killed", "samples", npz)).Should().Equal(expected);
         Directory.Exists(chunks).Should().BeFalse("the chunks are removed once the npz holds them");
     }
 
     [Fact]
-    public void Chunks_of_another_run_are_not_reused()
+    public void Chunks_of_another_run_are_refused_naming_the_folder()
     {
         using var folder = new TemporaryFolder();
         using var components = TinyPipeline.Components(withSampling: true);
         var context = TinyPipeline.Context(components, folder.Path, TinyPipeline.Data());
         var options = new SampleJobOptions { NumImages = 4, BatchSize = 2, WritePngs = false, Seed = 1 };
-        var chunks = new SampleChunks(folder.Combine("samples", "chunks"), "another run", TinyPipeline.ImageSize);
+        var chunksFolder = folder.Combine("samples", "chunks");
+        var chunks = new SampleChunks(chunksFolder, "another run", TinyPipeline.ImageSize);
         using (var pixels = torch.zeros([2, TinyPipeline.ImageSize, TinyPipeline.ImageSize, 3], dtype: torch.uint8))
         using (var labels = SampleLabels.For(4, TinyPipeline.Classes, "equal", null, 1))
         using (var first = labels[..2].contiguous())
             chunks.Write(0, 0, pixels, first);
 
-        new SampleJob().Run(context, options);
-        using var arrays = new DisposableArrays(NpzFile.Read(folder.Combine("samples", "samples.npz")));
-        arrays.Arrays["arr_0"][..2].count_nonzero().item<long>().Should().BeGreaterThan(0, "the zero images of the other run's chunk were sampled again");
+        FluentActions.Invoking(() => new SampleJob().Run(context, options)).Should().Throw<ChunkMismatchException>()
+            .Where(e => e.Folder == chunksFolder && e.Message.Contains(chunksFolder) && e.Message.Contains("another run"));
+        File.Exists(folder.Combine("samples", "samples.npz")).Should().BeFalse();
+        File.Exists(chunks.PathOf(0)).Should().BeTrue("the other run's chunk is left alone");
     }
 
     [Fact]

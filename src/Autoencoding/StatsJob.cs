@@ -47,7 +47,7 @@ public sealed class StatsJobOptions : ShardedJobOptions
 public sealed class StatsJob(ILogger<StatsJob> logger) : Job<StatsJobOptions>
 {
     public override string Name => "stats";
-    public override string Description => "latent statistics (mean/var per element) over the data, one streaming pass (shardable)";
+    public override string Description => "latent statistics (mean/var per element or per channel) over the data, one streaming pass (shardable)";
 
     protected override IEnumerable<JobProblem> Validate(JobValidationContext context, StatsJobOptions options)
     {

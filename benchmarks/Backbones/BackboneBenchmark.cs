@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using RaePipeline.Abstractions;
 using RaePipeline.Backbones.DiffusionTransformers;
 using RaePipeline.FlowMatching;
@@ -102,10 +101,10 @@ sealed class BackboneBenchmark(BackboneBenchmarkOptions options, Action<string> 
         using var precisionScope = ComputePrecision.Use(precision, cacheWeights: true);
 
         // one untimed step at the sampling batch (warm-up and run-time estimate), then full or first-K-steps runs
-        var watch = Stopwatch.StartNew();
+        double start = BenchmarkClock.Now();
         using (var twoPoints = grid[..2])
             RunSampler(sampler, guided, x, y, twoPoints, null);
-        double estimate = watch.Elapsed.TotalSeconds * evaluations * options.SampleRepeats;
+        double estimate = (BenchmarkClock.Now() - start) * evaluations * options.SampleRepeats;
         int limit = options.SampleStepsLimit;
         int measured = limit > 0 && limit < evaluations && estimate > options.FullSampleMaxSeconds ? limit : evaluations;
         using var timedGrid = grid[..(measured + 1)];
@@ -113,9 +112,9 @@ sealed class BackboneBenchmark(BackboneBenchmarkOptions options, Action<string> 
         var steps = new List<double>();
         for (int r = 0; r < options.SampleRepeats; r++)
         {
-            var total = Stopwatch.StartNew();
+            double total = BenchmarkClock.Now();
             RunSampler(sampler, guided, x, y, timedGrid, steps);
-            totals.Add(total.Elapsed.TotalSeconds);
+            totals.Add(BenchmarkClock.Now() - total);
         }
         var (flopsDoubled, _) = MatmulFlops.Of(spec, 2 * batch);
         return new SampleTiming(totals, steps, measured, evaluations, options.SampleRepeats, evaluations * flopsDoubled);
@@ -124,11 +123,12 @@ sealed class BackboneBenchmark(BackboneBenchmarkOptions options, Action<string> 
     static void RunSampler(EulerSampler sampler, ClassifierFreeGuidance guided, Tensor x, Tensor y, Tensor grid, List<double>? stepSeconds)
     {
         using var scope = NewDisposeScope();
-        var step = Stopwatch.StartNew();
+        double step = BenchmarkClock.Now();
         sampler.Sample(guided.Field, x, y, grid, onStep: (_, _) =>
         {
-            stepSeconds?.Add(step.Elapsed.TotalSeconds);
-            step.Restart();
+            double now = BenchmarkClock.Now();
+            stepSeconds?.Add(now - step);
+            step = now;
         });
     }
 

@@ -12,7 +12,7 @@ namespace RaePipeline.Benchmarks;
 /// Where a no-grad forward's time goes: the whole forward, then each kind of operation it runs (every Linear shape,
 /// the attention, RoPE, RMSNorm, modulation), timed alone at the forward's shapes and counts, as a share of it.
 /// Single-threaded runs use the process's CPU time, which a shared machine disturbs far less than wall time.
-/// shared/bench's counterpart is benchmarks/ref-profile.py (same inventory, same table).
+/// The reference's counterpart is benchmarks/ref-profile.py (torch.profiler over a forward of shared/bench's model).
 /// </summary>
 static class ForwardProfile
 {
@@ -53,11 +53,9 @@ static class ForwardProfile
         long c = (long)spec.InChannels * spec.PatchSize * spec.PatchSize;
         foreach (var (size, perToken) in stacks)
         {
-            long d = size.HiddenSize, h = SwiGLUFFN.ComputedWidth(SwiGLUFFN.HiddenWidth(d, spec.MlpRatio));
+            long d = size.HiddenSize;
             Linear(rowsPerToken, d, 3 * d, size.Depth);
             Linear(rowsPerToken, d, d, size.Depth);
-            Linear(rowsPerToken, d, 2 * h, size.Depth);
-            Linear(rowsPerToken, h, d, size.Depth);
             Linear(perToken ? rowsPerToken : batch, d, 6 * d, size.Depth);
             Linear(rowsPerToken, c, d, 1);                                            // patch embedding(s)
         }
@@ -80,8 +78,13 @@ static class ForwardProfile
             string stack = perToken ? "head" : "backbone";
             rows.Add(($"attention (SDPA) {stack} ({batch},{heads},{tokens},{hd})", size.Depth, size.Depth * Measure(() => F.scaled_dot_product_attention(q, q, q))));
             var rope = new RotaryEmbedding2D(hd, spec.Grid);
-            var qk = randn([2, batch, heads, tokens, hd]).to(type);
+            // q and k as strided views of a fused qkv output, as the attention feeds them
+            var qk = randn(batch, tokens, 3 * d).to(type).view(batch, tokens, 3, heads, hd).permute(2, 0, 3, 1, 4)[TensorIndex.Slice(0, 2)];
             rows.Add(($"RoPE q,k {stack}", size.Depth, size.Depth * Measure(() => rope.Apply(qk))));
+            long hidden = SwiGLUFFN.HiddenWidth(d, spec.MlpRatio);
+            var ffn = new SwiGLUFFN(d, hidden);
+            var tokensIn = randn(batch, tokens, d).to(type);
+            rows.Add(($"SwiGLU FFN {stack} {d} -> 2x{hidden} -> {d}", size.Depth, size.Depth * Measure(() => ffn.forward(tokensIn))));
             var norm = new RMSNorm(d);
             var residual = randn(batch, tokens, d);
             rows.Add(($"RMSNorm {stack} ({batch},{tokens},{d})", 2 * size.Depth, 2 * size.Depth * Measure(() => norm.forward(residual))));

@@ -20,12 +20,13 @@ catch (Exception e) when (e is ArgumentException or FormatException)
     return 2;
 }
 torch.set_num_threads(options.Threads);
+BenchmarkClock.ProcessCpuTime = options.CpuClock;
 bool heapKept = ProcessHeap.KeepFreedMemory();
 void Log(string line) => Console.WriteLine(line);
 Log(string.Create(CultureInfo.InvariantCulture,
     $"backbones bench: TorchSharp {typeof(torch).Assembly.GetName().Version}, threads {torch.get_num_threads()}, batch {options.Batch}, " +
     $"{Environment.ProcessorCount} CPUs, bf16 instructions: {PrecisionSupport.CpuHasBf16Instructions?.ToString() ?? "unknown"}, " +
-    $"freed memory kept in the process: {heapKept}"));
+    $"freed memory kept in the process: {heapKept}, clock: {(options.CpuClock ? "process CPU time" : "wall time")}"));
 
 double peak = BenchmarkClock.MatmulRate(ScalarType.Float32);
 Log($"fp32 torch.mm 2048^3: {peak / 1e9:F1} GFLOP/s");
@@ -93,6 +94,7 @@ if (options.Json is { } jsonPath)
     {
         ["torchsharp"] = typeof(torch).Assembly.GetName().Version?.ToString(),
         ["threads"] = options.Threads,
+        ["clock"] = options.CpuClock ? "cpu" : "wall",
         ["cpu_bf16_instructions"] = PrecisionSupport.CpuHasBf16Instructions,
         ["matmul_gflops"] = peak / 1e9,
         ["matmul_gflops_end"] = peakEnd / 1e9,

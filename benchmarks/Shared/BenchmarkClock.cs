@@ -3,9 +3,21 @@ using static TorchSharp.torch;
 
 namespace RaePipeline.Benchmarks;
 
-/// <summary>Timing as shared/bench/ref_bench.py does it: warm-ups, then timed repeats, medians.</summary>
+/// <summary>
+/// Timing as shared/bench/ref_bench.py does it: warm-ups, then timed repeats, medians. The clock is wall time, or,
+/// with <see cref="ProcessCpuTime"/>, the CPU time of the whole process: on a shared machine a single-threaded run
+/// then measures its own work, not the share of the core the other processes left it.
+/// </summary>
 static class BenchmarkClock
 {
+    /// <summary>Read the process's CPU time instead of wall time (meaningful for single-threaded runs).</summary>
+    public static bool ProcessCpuTime { get; set; }
+
+    /// <summary>The clock, in seconds from an arbitrary origin.</summary>
+    public static double Now() => ProcessCpuTime
+        ? Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds
+        : Stopwatch.GetTimestamp() / (double)Stopwatch.Frequency;
+
     /// <summary>Runs <paramref name="step"/> <paramref name="warmup"/> times untimed, then <paramref name="repeats"/> times; seconds per run.</summary>
     public static List<double> Time(int warmup, int repeats, Action step)
     {
@@ -13,9 +25,9 @@ static class BenchmarkClock
         var times = new List<double>();
         for (int i = 0; i < repeats; i++)
         {
-            var watch = Stopwatch.StartNew();
+            double start = Now();
             step();
-            times.Add(watch.Elapsed.TotalSeconds);
+            times.Add(Now() - start);
         }
         return times;
     }

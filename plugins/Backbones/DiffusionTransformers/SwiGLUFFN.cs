@@ -9,10 +9,12 @@ namespace RaePipeline.Backbones.DiffusionTransformers;
 /// <summary>
 /// SwiGLU feed-forward (the official <c>SwiGLUFFN</c>): <c>w12</c> = Linear(D, 2h), (a, b) = chunk, <c>w3</c>(silu(a)·b).
 /// The blocks use h = int(2/3 · int(mlp_ratio · D)) (384→1024, 768→2048, 1152→3072, 2048→5461 at ratio 4).
-/// A large h that is not a multiple of <see cref="Alignment"/> (the DDT head's 5461) is computed with zero hidden
-/// units appended: MKL's float32 GEMM runs such ragged widths far slower than aligned ones (measured 53 against
-/// 75 GFLOP/s for 2048x2048 -> 10922 vs 11008 on an AMD EPYC). The padded units are silu(0)·0 = 0 and meet zero
-/// columns of w3, so the result is the same up to summation order; the parameters keep the official shapes.
+/// MKL's float32 GEMM runs far slower when the rows of its output are not aligned (measured 53 against 75 GFLOP/s
+/// for 2048x2048 -> 10922 vs 11008 on an AMD EPYC), so a large h that is not a multiple of <see cref="Alignment"/>
+/// (the DDT head's 5461) is not computed as it is. Without gradients (inference) <c>w12</c> writes into rows of an
+/// aligned stride; with gradients the hidden units are padded with zero ones (silu(0)·0 = 0, meeting zero columns of
+/// w3), which costs a copy of both weights per call but keeps the step one differentiable graph. Either way the result
+/// is the same up to summation order and the parameters keep the official shapes.
 /// </summary>
 public sealed class SwiGLUFFN : nn.Module<Tensor, Tensor>
 {
@@ -46,22 +48,37 @@ public sealed class SwiGLUFFN : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         long hidden = w3.weight!.shape[1];
         long padding = ComputedWidth(hidden) - hidden;
-        Tensor[] ab;
-        Tensor outputWeight;
         if (padding == 0)
         {
-            ab = ComputePrecision.Linear(w12, x).chunk(2, dim: -1);
-            outputWeight = w3.weight;
+            var ab = ComputePrecision.Linear(w12, x).chunk(2, dim: -1);
+            return ComputePrecision.Linear(F.silu(ab[0]) * ab[1], w3.weight, w3.bias).MoveToOuterDisposeScope();
         }
-        else
+        if (!is_grad_enabled())
         {
-            // (2h, D) -> (2, h, D) -> (2, h + p, D) -> (2(h + p), D): zero units at the end of each half
-            long dim = w12.weight!.shape[1];
-            var weight = F.pad(ComputePrecision.Weight(w12.weight).view(2, hidden, dim), [0, 0, 0, padding]).view(-1, dim);
-            var bias = w12.bias is null ? null : F.pad(ComputePrecision.Weight(w12.bias).view(2, hidden), [0, padding]).view(-1);
-            ab = ComputePrecision.Linear(x, weight, bias).chunk(2, dim: -1);
-            outputWeight = F.pad(ComputePrecision.Weight(w3.weight), [0, padding]);
+            var ab = LinearIntoAlignedRows(x, w12.weight!, w12.bias).chunk(2, dim: -1);
+            return ComputePrecision.Linear(F.silu(ab[0]).mul_(ab[1]), w3.weight, w3.bias).MoveToOuterDisposeScope();
         }
-        return ComputePrecision.Linear(F.silu(ab[0]) * ab[1], outputWeight, w3.bias).MoveToOuterDisposeScope();
+        // (2h, D) -> (2, h, D) -> (2, h + p, D) -> (2(h + p), D): zero units at the end of each half
+        long dim = w12.weight!.shape[1];
+        var weight = F.pad(ComputePrecision.Weight(w12.weight).view(2, hidden, dim), [0, 0, 0, padding]).view(-1, dim);
+        var bias = w12.bias is null ? null : F.pad(ComputePrecision.Weight(w12.bias).view(2, hidden), [0, padding]).view(-1);
+        var padded = ComputePrecision.Linear(x, weight, bias).chunk(2, dim: -1);
+        var outputWeight = F.pad(ComputePrecision.Weight(w3.weight), [0, padding]);
+        return ComputePrecision.Linear(F.silu(padded[0]) * padded[1], outputWeight, w3.bias).MoveToOuterDisposeScope();
+    }
+
+    // x (..., D) -> x Wᵀ + b (..., out) in the compute type, as a view into rows whose stride is a multiple of the
+    // alignment (bias first, then the GEMM accumulates onto it, as addmm does)
+    static Tensor LinearIntoAlignedRows(Tensor x, Tensor weight, Tensor? bias)
+    {
+        var input = ComputePrecision.Input(x);
+        var w = ComputePrecision.Weight(weight);
+        var rows = input.reshape(-1, input.shape[^1]);
+        long outputs = w.shape[0];
+        var result = torch.empty([rows.shape[0], ComputedWidth(outputs)], dtype: w.dtype, device: w.device).narrow(1, 0, outputs);
+        if (bias is null) result.zero_();
+        else result.copy_(ComputePrecision.Weight(bias).expand(result.shape));
+        result.addmm_(rows, w.t(), 1, 1);
+        return result.unflatten(0, input.shape[..^1]);
     }
 }

@@ -29,7 +29,8 @@ public sealed class ReconstructJobOptions : ShardedJobOptions
 /// <c>reconstruct</c>: encode (with the latent statistics when present) and decode, as RAE.encode/decode; writes a
 /// grid with the first originals beside their reconstructions, records PSNR (dB) and SSIM (mean over the images,
 /// clamped to [0, 1]), and writes both sets as npz for the rFID (<c>eval</c> with <c>samples:
-/// reconstruct/reconstructions.npz</c>, <c>reference: reconstruct/originals.npz</c>). Each batch (both images as
+/// reconstruct/reconstructions.npz</c>, <c>reference: reconstruct/originals.npz</c>); reconstructions of the
+/// pipeline's data carry their labels (<c>arr_1</c>), so eval's probe says how recognizable they are. Each batch (both images as
 /// uint8 and the per-image PSNR and SSIM) goes to a chunk in <c>reconstruct/chunks/</c> as soon as it is done, so a
 /// killed run resumes from its finished batches; the outputs are joined from the chunks in batch order. Under MPI the
 /// ranks reconstruct contiguous ranges of the batches and rank 0 writes; as a shard of an array job a process
@@ -59,9 +60,10 @@ public sealed class ReconstructJob : Job<ReconstructJobOptions>
         var encoder = context.Components.Encoder;
         var decoder = context.Components.Decoder;
         var statistics = context.Components.Statistics;
-        using var images = string.IsNullOrEmpty(options.Input)
+        var (images, labels) = string.IsNullOrEmpty(options.Input)
             ? FromData(context, options.Limit)
-            : ImageInputs.Read(context.ResolvePath(options.Input), encoder.InputSize, options.Limit).Images;
+            : (ImageInputs.Read(context.ResolvePath(options.Input), encoder.InputSize, options.Limit).Images, null);
+        using var _ = images;
         var output = context.RunPath(options.Output);
         var folder = Path.GetDirectoryName(output)!;
         var group = context.ProcessGroup;
@@ -102,8 +104,14 @@ public sealed class ReconstructJob : Job<ReconstructJobOptions>
         using (var perImage = work.Store.Joined(work.Batches, "ssim")) ssim = perImage.mean().item<double>();
         // Both sets as ADM-style npz files, so `eval` gives the rFID (samples: reconstructions.npz, reference: originals.npz).
         long[] shape = [images.shape[0], images.shape[2], images.shape[3], 3];
+        // The data's labels go with both (arr_1, as the sample job's), so eval's probe can measure how recognizable the reconstructions are.
+        using var labelTensor = labels == null ? null : torch.tensor(labels, int64);
         foreach (var (array, file) in new[] { ("originals", "originals.npz"), ("reconstructions", "reconstructions.npz") })
-            NpzFile.WriteRows(Path.Combine(folder, file), [new NpzArrayRows("arr_0", ScalarType.Byte, shape, () => work.Store.Rows(work.Batches, array))]);
+        {
+            var arrays = new List<NpzArrayRows> { new("arr_0", ScalarType.Byte, shape, () => work.Store.Rows(work.Batches, array)) };
+            if (labelTensor is not null) arrays.Add(new("arr_1", ScalarType.Int64, [labels!.Length], () => [labelTensor]));
+            NpzFile.WriteRows(Path.Combine(folder, file), arrays);
+        }
         using (var scope = NewDisposeScope())
         {
             long shown = Math.Min(GridPairs, images.shape[0]);
@@ -135,11 +143,13 @@ public sealed class ReconstructJob : Job<ReconstructJobOptions>
         return fingerprint.Finish();
     }
 
-    static Tensor FromData(JobContext context, int limit)
+    /// <summary>The first images of the pipeline's data (N, 3, S, S) and their labels.</summary>
+    static (Tensor Images, long[] Labels) FromData(JobContext context, int limit)
     {
         var dataset = Datasets.Open(context.Data, context.PipelineDirectory, context.Seed);
         using var scope = NewDisposeScope();
         var count = limit > 0 ? Math.Min(limit, dataset.Count) : dataset.Count;
-        return torch.stack(Enumerable.Range(0, count).Select(i => dataset.Get(i).Image).ToList()).MoveToOuterDisposeScope();
+        var items = Enumerable.Range(0, count).Select(dataset.Get).ToList();
+        return (torch.stack(items.Select(item => item.Image).ToList()).MoveToOuterDisposeScope(), items.Select(item => (long)item.Label).ToArray());
     }
 }

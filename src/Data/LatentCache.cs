@@ -101,6 +101,30 @@ public sealed class LatentCache : IDisposable
         return new LatentCache(folder, encoder.LatentShape, dataset.NumClasses, shardSize, labels);
     }
 
+    /// <summary>How long the other ranks wait for rank 0 to encode the latent cache.</summary>
+    static readonly TimeSpan FillTimeout = TimeSpan.FromDays(7);
+
+    /// <summary>
+    /// The pipeline's cache (<c>data.latent_cache</c>) of <paramref name="dataset"/> under its encoder, for a job of
+    /// <paramref name="context"/>: rank 0 encodes what is missing (batches of <paramref name="batchSize"/>) while the
+    /// other ranks wait, as long as it takes, then every rank opens it. Whichever job comes first (stats,
+    /// train-decoder, train) fills it; the ones after read it.
+    /// </summary>
+    public static LatentCache OpenForJob(JobContext context, IImageDataset dataset, int batchSize, ILogger log)
+    {
+        if (string.IsNullOrWhiteSpace(context.Data.LatentCache))
+            throw new InvalidOperationException("the pipeline's data block names no latent_cache folder");
+        var group = context.ProcessGroup;
+        LatentCache Open() => LatentCache.Open(context.ResolvePath(context.Data.LatentCache), dataset, context.Components.Encoder,
+            context.Components.NameOf(PipelineRole.Encoder), context.Device, batchSize,
+            logger: group.IsMain ? log : null, progress: context.Progress, cancellation: context.Cancellation);
+        var cache = group.IsMain ? Open() : null;
+        group.Barrier(FillTimeout);
+        cache ??= Open();
+        log.LogInformation("latents from the cache {Folder}", cache.Folder);
+        return cache;
+    }
+
     /// <summary>Raw latent <paramref name="index"/> (C, h, w) float32, of the flipped image when <paramref name="flipped"/>.</summary>
     public LabeledSample Read(int index, bool flipped)
     {

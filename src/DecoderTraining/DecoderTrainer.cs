@@ -125,16 +125,21 @@ public sealed class DecoderTrainer : IDisposable
     };
 
     /// <summary>
-    /// images: this rank's slice (b, 3, S, S) in [0, 1], on any device, of global batch <paramref name="step"/>; one
+    /// images: this rank's slice (b, 3, S, S) in [0, 1], on any device, of global batch <paramref name="step"/>, and
+    /// their raw latents (b, C, h, w) when they were encoded beforehand (a latent cache; null: encoded here); one
     /// decoder update and, once due, the discriminator's. Returns the global batch's losses (the same on every rank).
     /// </summary>
-    public DecoderStepLosses Step(long step, Tensor batch)
+    public DecoderStepLosses Step(long step, Tensor batch, Tensor? encoded = null)
     {
         using var scope = NewDisposeScope();
         if (batch.shape[0] != Slice.Count)
             throw new ArgumentException($"expected this rank's {Slice.Count} images of the global batch, got {batch.shape[0]}", nameof(batch));
+        if (encoded is not null && encoded.shape[0] != batch.shape[0])
+            throw new ArgumentException($"{encoded.shape[0]} latents for {batch.shape[0]} images", nameof(encoded));
         var images = batch.to(float32).to(device);
-        var latents = encoder.Encode(images);
+        Tensor latents;
+        if (encoded is not null) latents = encoded.to(float32).to(device);
+        else using (no_grad()) latents = encoder.Encode(images);
         var real = images * 2 - 1;
         long first = Slice.FirstSample(step);
 

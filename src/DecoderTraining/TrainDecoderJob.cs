@@ -81,16 +81,21 @@ public sealed class TrainDecoderJob : Job<TrainDecoderOptions>
         long start = Resume(checkpoints, trainer, options, facts, context, log);
         TrainingCurves.Restore(context, CurvePrefix, start);
 
-        using var gridBatch = batches.Batch(0);
-        var gridImages = gridBatch.Samples[TensorIndex.Slice(0, Math.Min(options.GridImages, gridBatch.Size))];
+        var (gridBatch, gridLatents) = batches.Batch(0, 0, options.GridImages);
+        gridLatents?.Dispose();
+        using var _ = gridBatch;
+        var gridImages = gridBatch.Samples;
         var last = Loop(context, options, trainer, batches, checkpoints, facts, gridImages, start);
         Finish(context, options, trainer, checkpoints, facts, gridImages, start, last, log);
     }
 
     const string CurvePrefix = "train-decoder/";
 
-    /// <summary>The training images (in a fixed seeded order, no flips) and the step plan, checked against the encoder and decoder.</summary>
-    static (ShuffledBatches Batches, DecoderTrainingPlan Plan) OpenData(JobContext context, TrainDecoderOptions options, ILogger log)
+    /// <summary>
+    /// The training images (in a fixed seeded order, no flips) with their latents from the cache when the pipeline
+    /// has one (<c>data.latent_cache</c>), and the step plan, checked against the encoder and decoder.
+    /// </summary>
+    static (DecoderTrainingBatches Batches, DecoderTrainingPlan Plan) OpenData(JobContext context, TrainDecoderOptions options, ILogger log)
     {
         var encoder = context.Components.Encoder;
         var decoder = context.Components.Decoder;
@@ -105,15 +110,16 @@ public sealed class TrainDecoderJob : Job<TrainDecoderOptions>
         // Stage 1 trains without flips (the recipe's transform is resize + random crop, no flip).
         if (context.Data.RandomFlip)
             log.LogInformation("train-decoder: data.random_flip is not applied: the stage-1 recipe trains the decoder without flips");
-        var batches = ShuffledBatches.OfImages(dataset, options.BatchSize, context.Seed, shuffle: true, randomFlip: false,
-            prefetch: BatchPrefetch.For(context.Data));
+        var cache = string.IsNullOrWhiteSpace(context.Data.LatentCache) ? null : LatentCache.OpenForJob(context, dataset, options.BatchSize, log);
+        var batches = DecoderTrainingBatches.Open(dataset, cache, options.BatchSize, context.Seed, BatchPrefetch.For(context.Data));
         var plan = DecoderTrainingPlan.From(options, batches.BatchesPerEpoch);
-        log.LogInformation("train-decoder: {Plan}; {Images} images from {Data}", plan, dataset.Count, dataset.Identity);
+        log.LogInformation("train-decoder: {Plan}; {Images} images from {Data}, latents {Source}", plan, dataset.Count, dataset.Identity,
+            batches.FromCache ? "from the cache" : "encoded every step (set data.latent_cache to encode once)");
         return (batches, plan);
     }
 
     /// <summary>Steps from <paramref name="start"/> to the plan's end with their curves, grids and checkpoints; returns the last step's losses.</summary>
-    static DecoderStepLosses? Loop(JobContext context, TrainDecoderOptions options, DecoderTrainer trainer, ShuffledBatches batches,
+    static DecoderStepLosses? Loop(JobContext context, TrainDecoderOptions options, DecoderTrainer trainer, DecoderTrainingBatches batches,
         DecoderCheckpoints checkpoints, IReadOnlyDictionary<string, string> facts, Tensor gridImages, long start)
     {
         long total = trainer.Plan.TotalSteps;
@@ -123,7 +129,10 @@ public sealed class TrainDecoderJob : Job<TrainDecoderOptions>
         for (long step = start; step < total; step++)
         {
             context.Cancellation.ThrowIfCancellationRequested();
-            using (var batch = batches.Batch(step, trainer.Slice.Start, trainer.Slice.End)) last = trainer.Step(step, batch.Samples);
+            var (images, latents) = batches.Batch(step, trainer.Slice.Start, trainer.Slice.End);
+            using (images)
+            using (latents)
+                last = trainer.Step(step, images.Samples, latents);
             long done = step + 1;
             if (done == 1 || done % Math.Max(1, options.LogEvery) == 0 || done == total) Record(context.Results, done, last);
             if (options.GridEvery > 0 && done % options.GridEvery == 0 && context.ProcessGroup.IsMain)

@@ -87,9 +87,6 @@ public sealed class TrainingInputs : IDisposable
         return (normalized.MoveToOuterDisposeScope(), labels.MoveToOuterDisposeScope(), Slice.FirstSample(batch));
     }
 
-    /// <summary>How long the other ranks wait for rank 0 to encode the latent cache.</summary>
-    static readonly TimeSpan CacheFillTimeout = TimeSpan.FromDays(7);
-
     static LatentBatchSource OpenLatents(JobContext context, TrainJobOptions options, IImageDataset dataset, IEncoder encoder,
         int microBatchSize, ILogger log)
     {
@@ -100,16 +97,7 @@ public sealed class TrainingInputs : IDisposable
             log.LogInformation("no data.latent_cache: encoding images on the fly (set data.latent_cache to encode once)");
             return LatentBatchSource.Encoding(dataset, encoder, microBatchSize, batchSeed, data.RandomFlip, BatchPrefetch.For(data), context.Device);
         }
-        // Rank 0 fills the cache while the others wait (as long as it takes), then they all read it.
-        var group = context.ProcessGroup;
-        LatentCache OpenCache() => LatentCache.Open(context.ResolvePath(data.LatentCache), dataset, encoder,
-            context.Components.NameOf(PipelineRole.Encoder), context.Device,
-            options.EncodeBatchSize > 0 ? options.EncodeBatchSize : microBatchSize,
-            logger: group.IsMain ? log : null, progress: context.Progress, cancellation: context.Cancellation);
-        var cache = group.IsMain ? OpenCache() : null;
-        group.Barrier(CacheFillTimeout);
-        cache ??= OpenCache();
-        log.LogInformation("latents from the cache {Folder}", cache.Folder);
+        var cache = LatentCache.OpenForJob(context, dataset, options.EncodeBatchSize > 0 ? options.EncodeBatchSize : microBatchSize, log);
         return LatentBatchSource.FromCache(cache, microBatchSize, batchSeed, data.RandomFlip, BatchPrefetch.For(data), context.Device);
     }
 

@@ -26,14 +26,15 @@ public class TrainDecoderJobTests(ITestOutputHelper output)
         new VitDecoderOptions { HiddenSize = 64, NumHiddenLayers = 2, NumAttentionHeads = 4, IntermediateSize = 128, PatchSize = Patch });
 
     internal static JobContext Context(TemporaryFolder folder, IEncoder encoder, IDecoder decoder, ILoggerFactory logs,
-        RunResults results, ProgressReporter? progress = null, CancellationToken cancellation = default, string run = "run") => new()
+        RunResults results, ProgressReporter? progress = null, CancellationToken cancellation = default, string run = "run",
+        string? latentCache = null) => new()
     {
         Components = new TestPipelineComponents(encoder, decoder),
         Device = CPU,
         Seed = 3,
         RunDirectory = folder.Combine(run),
         PipelineDirectory = folder.Path,
-        Data = new DataOptions { Source = "synthetic", ImageSize = ImageSize, NumClasses = 4, ImagesPerClass = 16, RandomFlip = true },
+        Data = new DataOptions { Source = "synthetic", ImageSize = ImageSize, NumClasses = 4, ImagesPerClass = 16, RandomFlip = true, LatentCache = latentCache },
         LoggerFactory = logs,
         Progress = progress ?? ProgressReporter.Silent,
         Results = results,
@@ -150,6 +151,35 @@ public class TrainDecoderJobTests(ITestOutputHelper output)
         var straightHeads = SafeTensorsFile.Read(folder.Combine("straight/train-decoder/checkpoints/discriminator/step-00000024/model.safetensors"));
         var resumedHeads = SafeTensorsFile.Read(folder.Combine("resumed/train-decoder/checkpoints/discriminator/step-00000024/model.safetensors"));
         foreach (var (name, tensor) in resumedHeads) TensorAssert.Close(tensor, straightHeads[name], 1e-6, 1e-5, name);
+    }
+
+    [Fact]
+    public void Training_on_latents_from_the_cache_follows_the_run_that_encodes_every_step()
+    {
+        using var folder = new TemporaryFolder();
+        using var encoder = new PatchProjectionEncoder(ImageSize, Patch, channels: 48, seed: 1);
+        var options = TinyOptions(steps: 24);
+        options.GanStart = 8;
+        options.DiscUpdateStart = 4;
+
+        using var encodingDecoder = TinyDecoder(encoder, folder.Path);
+        var encoding = new RunResults();
+        new TrainDecoderJob().Run(Context(folder, encoder, encodingDecoder, new RecordingLoggerFactory(), encoding, run: "encoding"), options);
+
+        var logs = new RecordingLoggerFactory();
+        using var cachedDecoder = TinyDecoder(encoder, folder.Path);
+        var cached = new RunResults();
+        new TrainDecoderJob().Run(Context(folder, encoder, cachedDecoder, logs, cached, run: "cached", latentCache: folder.Combine("cache")), options);
+
+        logs.Lines.Should().Contain(l => l.Message.Contains("train-decoder:") && l.Message.Contains("latents from the cache"));
+        Directory.GetFiles(folder.Combine("cache"), "manifest.json", SearchOption.AllDirectories).Should().ContainSingle();
+        cached.CurveNames.Should().BeEquivalentTo(encoding.CurveNames).And.Contain("train-decoder/gan");
+        foreach (var series in encoding.CurveNames)
+            cached.Curve(series).Select(p => p.Value).Should().Equal(encoding.Curve(series).Select(p => p.Value),
+                (a, b) => Math.Abs(a - b) <= 1e-4 * Math.Max(1, Math.Abs(b)), series);
+        var expected = encodingDecoder.Module.state_dict();
+        foreach (var (name, tensor) in cachedDecoder.Module.state_dict())
+            TensorAssert.Close(tensor, expected[name], 1e-5, 1e-4, name);
     }
 
     [Fact]

@@ -26,13 +26,13 @@ public class ShardedAutoencodingJobsTests
         return path;
     }
 
-    static TestComponents Components(CountingEncoder encoder) => new()
+    internal static TestComponents Components(CountingEncoder encoder) => new()
     {
         EncoderOrNull = encoder,
         CreateDecoder = () => new ProjectionDecoder(encoder.LatentShape, TinyPipeline.Patch),
     };
 
-    static CountingEncoder Encoder() => new(new PatchMeanEncoder(TinyPipeline.ImageSize, TinyPipeline.Patch, TinyPipeline.Channels, seed: 3));
+    internal static CountingEncoder Encoder() => new(new PatchMeanEncoder(TinyPipeline.ImageSize, TinyPipeline.Patch, TinyPipeline.Channels, seed: 3));
 
     [Fact]
     public void Encode_shards_merged_equal_the_single_run_byte_for_byte_and_a_killed_shard_resumes()
@@ -191,25 +191,5 @@ public class ShardedAutoencodingJobsTests
         job.Run(sharded, Options("mixed", "0/2"));
         FluentActions.Invoking(() => job.Run(sharded, new StatsJobOptions { BatchSize = 8, Output = "mixed/stat", Shard = "0/2" }))
             .Should().Throw<ChunkMismatchException>().WithMessage($"*{folder.Combine("mixed", "stat.chunks")}*");
-    }
-
-    /// <summary>An encoder that counts its calls and fails (as a killed process) or cancels the run at a chosen call.</summary>
-    sealed class CountingEncoder(IEncoder inner) : IEncoder
-    {
-        public int Calls { get; set; }
-        public int? FailAtCall { get; set; }
-        public (int Call, CancellationTokenSource Source)? CancelAtCall { get; set; }
-        public LatentShape LatentShape => inner.LatentShape;
-        public int InputSize => inner.InputSize;
-        public ImageNormalization ImageNormalization => inner.ImageNormalization;
-
-        public torch.Tensor Encode(torch.Tensor images)
-        {
-            if (++Calls == FailAtCall) throw new InvalidOperationException("killed");
-            if (CancelAtCall is { } cancel && Calls == cancel.Call) cancel.Source.Cancel();
-            return inner.Encode(images);
-        }
-
-        public void Dispose() => inner.Dispose();
     }
 }

@@ -55,8 +55,10 @@ public sealed class DecoderTrainer : IDisposable
     /// <param name="lpips">Frozen LPIPS, or null to train without it. The trainer takes ownership.</param>
     /// <param name="discriminator">The discriminator, or null for no GAN. The trainer takes ownership.</param>
     /// <param name="slice">This rank's rows of every global batch of <c>batch_size</c>.</param>
+    /// <param name="noise">The latents' noise augmentation (its tau is <c>noise_tau</c>).</param>
     public DecoderTrainer(IEncoder encoder, IDecoder decoder, TrainDecoderOptions options, DecoderTrainingPlan plan,
-        Lpips? lpips, DinoDiscriminator? discriminator, Device device, long seed, ProcessGroup group, BatchSlice slice)
+        Lpips? lpips, DinoDiscriminator? discriminator, Device device, long seed, ProcessGroup group, BatchSlice slice,
+        NoiseAugmentation noise)
     {
         this.encoder = encoder;
         this.decoder = decoder;
@@ -94,7 +96,7 @@ public sealed class DecoderTrainer : IDisposable
         generatorAugment = new SampleRandomness(seed, "generator-diffaug");
         fakeAugment = new SampleRandomness(seed, "discriminator-diffaug-fake");
         realAugment = new SampleRandomness(seed, "discriminator-diffaug-real");
-        noise = new NoiseAugmentation(options.NoiseTau);
+        this.noise = noise;
         augment = new DiffAugment(options.Augment.Translation, options.Augment.Color, options.Augment.Cutout);
         guard = new LossGuard("train-decoder", options.MaxLossRatio, "lower the learning rate (lr, final_lr) or start the GAN later (gan_start)");
     }

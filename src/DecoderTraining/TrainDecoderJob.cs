@@ -44,6 +44,8 @@ public sealed class TrainDecoderJob : Job<TrainDecoderOptions>
             yield return new JobProblem("betas", $"betas must be two numbers in [0, 1), got [{string.Join(", ", options.Betas)}]");
         if (options.EmaDecay is < 0 or > 1) yield return new JobProblem("ema_decay", $"ema_decay must be in [0, 1], got {options.EmaDecay}");
         if (!(options.NoiseTau >= 0)) yield return new JobProblem("noise_tau", $"noise_tau must be >= 0, got {options.NoiseTau}");
+        if (options.NoiseSpace is not (NoiseSpaces.Raw or NoiseSpaces.Normalized))
+            yield return new JobProblem("noise_space", $"noise_space must be '{NoiseSpaces.Raw}' or '{NoiseSpaces.Normalized}', got '{options.NoiseSpace}'");
         if (options.Warmup < 0 || options.LpipsStart < 0 || options.GanStart < 0 || options.DiscUpdateStart < 0)
             yield return new JobProblem("warmup", "warmup, lpips_start, gan_start and disc_update_start must be >= 0");
         if (options.DiscWeight < 0) yield return new JobProblem("disc_weight", $"disc_weight must be >= 0, got {options.DiscWeight}");
@@ -74,8 +76,9 @@ public sealed class TrainDecoderJob : Job<TrainDecoderOptions>
         if (options.BatchSize < group.WorldSize)
             throw new InvalidOperationException(
                 $"train-decoder: a batch of {options.BatchSize} images cannot give each of the {group.WorldSize} ranks one: raise batch_size or lower the number of ranks");
+        using var noiseScale = NoiseScale(context, options, log);
         using var trainer = new DecoderTrainer(context.Components.Encoder, context.Components.Decoder, options, plan, lpips, discriminator,
-            context.Device, context.Seed, group, BatchSlice.Of(options.BatchSize, group));
+            context.Device, context.Seed, group, BatchSlice.Of(options.BatchSize, group), new NoiseAugmentation(options.NoiseTau, noiseScale));
         var checkpoints = new DecoderCheckpoints(Path.Combine(context.RunDirectory, "train-decoder", "checkpoints"), options.KeepCheckpoints);
         var facts = Facts(options, plan);
         long start = Resume(checkpoints, trainer, options, facts, context, log);
@@ -90,6 +93,21 @@ public sealed class TrainDecoderJob : Job<TrainDecoderOptions>
     }
 
     const string CurvePrefix = "train-decoder/";
+
+    /// <summary>The per-element scale of the noise: null on raw latents, sqrt(var + eps) of the latent statistics in normalized units.</summary>
+    static Tensor? NoiseScale(JobContext context, TrainDecoderOptions options, ILogger log)
+    {
+        if (options.NoiseSpace != NoiseSpaces.Normalized || options.NoiseTau == 0) return null;
+        var statistics = context.Components.Statistics
+            ?? throw new InvalidOperationException(
+                "train-decoder: noise_space: normalized scales the noise by the latent statistics, and this run has none: " +
+                "put a stats job before train-decoder or name a statistics file (statistics: ...)");
+        if (statistics.Shape != context.Components.Encoder.LatentShape)
+            throw new InvalidOperationException(
+                $"train-decoder: the latent statistics are {statistics.Shape} but the encoder makes {context.Components.Encoder.LatentShape} latents");
+        log.LogInformation("train-decoder: noise_tau {Tau} in normalized units (scaled by the latent statistics' sqrt(var + eps))", options.NoiseTau);
+        return (statistics.Variance + statistics.Eps).sqrt().to(float32);
+    }
 
     /// <summary>
     /// The training images (in a fixed seeded order, no flips) with their latents from the cache when the pipeline

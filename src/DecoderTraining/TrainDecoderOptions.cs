@@ -31,6 +31,12 @@ public sealed class TrainDecoderOptions
     /// <summary>Latent noise augmentation: sigma = tau * U(0, 1) per sample (0 = off).</summary>
     public double NoiseTau { get; set; } = 0.8;
 
+    /// <summary>
+    /// <c>raw</c> (the recipe: N(0, sigma^2) on the raw latents) or <c>normalized</c> (the noise scaled by the latent
+    /// statistics' sqrt(var + eps), so sigma counts in the units the diffusion model works in; needs statistics).
+    /// </summary>
+    public string NoiseSpace { get; set; } = NoiseSpaces.Raw;
+
     // LPIPS.
     /// <summary>Use the LPIPS loss; false trains without it (logged as a warning, since the recipe uses it).</summary>
     public bool Lpips { get; set; } = true;
@@ -112,4 +118,11 @@ public sealed class DiffAugmentOptions
 
     /// <summary>Cutout square side as a fraction of the image (0 = off, the recipe).</summary>
     public double Cutout { get; set; }
+}
+
+/// <summary>Where <c>noise_tau</c> counts: on the raw latents or in the latent statistics' normalized units.</summary>
+public static class NoiseSpaces
+{
+    public const string Raw = "raw";
+    public const string Normalized = "normalized";
 }

@@ -26,6 +26,20 @@ public class AugmentationTests
     }
 
     [Fact]
+    public void Noise_in_normalized_units_is_the_unit_noise_times_each_elements_scale()
+    {
+        using var scope = NewDisposeScope();
+        var latents = randn(8, 4, 3, 3, generator: new Generator(1));
+        var scale = tensor(new float[] { 0.01f, 1f, 10f, 100f }).view(4, 1, 1);
+        var unit = new NoiseAugmentation(0.8).Apply(latents, new SampleRandomness(3, "test"), 0) - latents;
+        var scaled = new NoiseAugmentation(0.8, scale).Apply(latents, new SampleRandomness(3, "test"), 0) - latents;
+        // Same draws, each channel's noise multiplied by its scale: channel c's std ratio is scale[c].
+        TensorAssert.Close(scaled, unit * scale, 1e-4, 1e-6, "scaled noise");
+        var ratios = (scaled.transpose(0, 1).reshape(4, -1).std(1) / unit.transpose(0, 1).reshape(4, -1).std(1)).data<float>().ToArray();
+        ratios.Should().Equal([0.01f, 1f, 10f, 100f], (a, b) => Math.Abs(a - b) <= 1e-3 * b);
+    }
+
+    [Fact]
     public void Translation_keeps_the_shape_shifts_whole_pixels_and_fills_zeros()
     {
         var augment = new DiffAugment(translation: true, color: false);

@@ -183,6 +183,28 @@ public class TrainDecoderJobTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Noise_in_normalized_units_without_latent_statistics_is_an_error_naming_the_key()
+    {
+        using var folder = new TemporaryFolder();
+        using var encoder = new PatchProjectionEncoder(ImageSize, Patch, channels: 48, seed: 1);
+        using var decoder = TinyDecoder(encoder, folder.Path);
+        var options = TinyOptions(steps: 2);
+        options.NoiseSpace = NoiseSpaces.Normalized;
+
+        var train = () => new TrainDecoderJob().Run(Context(folder, encoder, decoder, new RecordingLoggerFactory(), new RunResults()), options);
+        train.Should().Throw<InvalidOperationException>().Where(e => e.Message.Contains("noise_space: normalized") && e.Message.Contains("stats job"));
+
+        // With statistics it trains, saying how the noise counts.
+        var logs = new RecordingLoggerFactory();
+        var context = Context(folder, encoder, decoder, logs, new RunResults(), run: "with-statistics");
+        var shape = encoder.LatentShape;
+        using var statistics = new Latents.LatentStatistics(null, torch.full([shape.Channels, shape.Height, shape.Width], 4.0f));
+        context.Components.Statistics = statistics;
+        new TrainDecoderJob().Run(context, options);
+        logs.Lines.Should().Contain(l => l.Message.Contains("in normalized units"));
+    }
+
+    [Fact]
     public void A_diverging_decoder_is_stopped_naming_the_step_and_what_to_change()
     {
         using var folder = new TemporaryFolder();
@@ -215,12 +237,12 @@ public class TrainDecoderJobTests(ITestOutputHelper output)
             Roles = new HashSet<PipelineRole> { PipelineRole.Encoder },
             Data = new DataOptions { Source = "synthetic" },
         };
-        var options = new TrainDecoderOptions { Unit = "hours", BatchSize = 0, FinalLr = 1.0 };
+        var options = new TrainDecoderOptions { Unit = "hours", BatchSize = 0, FinalLr = 1.0, NoiseSpace = "latent" };
         options.Discriminator.KernelSize = 4;
         options.Discriminator.Features.EmbedDim = 100;   // not a multiple of its 6 heads
         var problems = new TrainDecoderJob().Validate(context, options).ToList();
         problems.Should().Contain(p => p.OptionKey == null && p.Message.Contains("'decoder'"));
-        problems.Select(p => p.OptionKey).Should().Contain(["unit", "batch_size", "final_lr", "discriminator.kernel_size", "discriminator.features.embed_dim"]);
+        problems.Select(p => p.OptionKey).Should().Contain(["unit", "batch_size", "final_lr", "noise_space", "discriminator.kernel_size", "discriminator.features.embed_dim"]);
         new TrainDecoderJob().Validate(new JobValidationContext
         {
             Roles = new HashSet<PipelineRole> { PipelineRole.Encoder, PipelineRole.Decoder },

@@ -103,6 +103,16 @@ public sealed class ResNet18Tests
             "a decoder paired with it predicts pixels in [0, 1]; the 0..255 scale and the mean image are inside the encoder");
         latents.min().item<float>().Should().Be(0, "the stage ends in a ReLU");
 
+        // Before the activation: the same map unclipped (its ReLU is the default latent), with negative values.
+        using (var preActivationEncoder = registration.Create(Context, new() { PreActivation = true }))
+        {
+            var preActivation = preActivationEncoder.Encode(Images(1, 9));
+            preActivation.shape.Should().Equal(1, 256, 14, 14);
+            preActivation.min().item<float>().Should().BeLessThan(0);
+            RelativeError(preActivation.relu(), latents).Should().BeLessThan(1e-6f, "the ReLU of the pre-activation map is the default latent");
+        }
+        registration.Describe(Context, new() { Stage = 4, PreActivation = true }).Latent.Should().Be(new LatentShape(512, 7, 7));
+
         var badStage = () => registration.Describe(Context, new() { Stage = 5 });
         badStage.Should().Throw<ComponentConfigurationException>().Where(e => e.OptionKey == "stage");
     }

@@ -31,9 +31,9 @@ public sealed class OnnxRegistrar : IPluginRegistrar
         {
             Name = ResNet18Featurizer.Name,
             Description = "ImageNet-trained ResNet-18 (Microsoft.ML.DnnImageFeaturizer.ResNet18, shipped): a stage's feature map as the latent grid",
-            Create = (context, options) => OnnxEncoder.Create(context, ResNet18Featurizer.Options(ResNet18Featurizer.StageOutput(options.Stage)),
+            Create = (context, options) => OnnxEncoder.Create(context, ResNet18Featurizer.Options(ResNet18Featurizer.StageOutput(options.Stage, options.PreActivation)),
                 ResNet18Featurizer.ModelPath(context), ResNet18Featurizer.Name),
-            Describe = (context, options) => OnnxEncoder.Describe(context, ResNet18Featurizer.Options(ResNet18Featurizer.StageOutput(options.Stage)),
+            Describe = (context, options) => OnnxEncoder.Describe(context, ResNet18Featurizer.Options(ResNet18Featurizer.StageOutput(options.Stage, options.PreActivation)),
                 ResNet18Featurizer.ModelPath(context)),
             Details = () => ResNet18Featurizer.StageDetails().Prepend("input 224 px (bicubic), ML.NET's preprocessing graph; weights: optional, the shipped ResNet18.onnx by default"),
         });

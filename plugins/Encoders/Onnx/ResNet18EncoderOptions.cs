@@ -5,4 +5,10 @@ public sealed class ResNet18EncoderOptions
 {
     /// <summary>1-4; stage 3 (256 x 14 x 14 at 224 px) by default.</summary>
     public int Stage { get; set; } = 3;
+
+    /// <summary>
+    /// Take the stage's last residual sum before its ReLU instead of the ReLU's output: the same map unclipped, dense
+    /// and signed, without the point mass at 0 that a ReLU puts on every channel (ReLU of it is the default latent).
+    /// </summary>
+    public bool PreActivation { get; set; }
 }

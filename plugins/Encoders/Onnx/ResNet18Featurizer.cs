@@ -22,6 +22,10 @@ public static class ResNet18Featurizer
     public static IReadOnlyList<string> StageOutputs { get; } =
         ["ReLU283_Output_0", "ReLU315_Output_0", "ReLU347_Output_0", "ReLU393_Output_0"];
 
+    /// <summary>The residual sums those ReLUs take (same shapes): the stages' features before the activation.</summary>
+    public static IReadOnlyList<string> PreActivationOutputs { get; } =
+        ["Plus281_Output_0", "Plus313_Output_0", "Plus345_Output_0", "Plus391_Output_0"];
+
     static readonly string[] StageShapes = ["64x56x56", "128x28x28", "256x14x14", "512x7x7"];
 
     /// <summary>Where the build puts the two graphs: <c>models/</c> beside the plugin assembly.</summary>
@@ -42,10 +46,11 @@ public static class ResNet18Featurizer
         Preprocess = Path.Combine(ModelFolder, PreprocessFileName),
     };
 
-    public static string StageOutput(int stage) =>
-        stage is >= 1 and <= 4 ? StageOutputs[stage - 1]
+    /// <summary>The node of stage <paramref name="stage"/>'s feature map, after its last ReLU or, <paramref name="preActivation"/>, before it.</summary>
+    public static string StageOutput(int stage, bool preActivation = false) =>
+        stage is >= 1 and <= 4 ? (preActivation ? PreActivationOutputs : StageOutputs)[stage - 1]
         : throw new ComponentConfigurationException($"stage must be 1, 2, 3 or 4 (ResNet-18 stages), got {stage}", "stage");
 
     public static IEnumerable<string> StageDetails() =>
-        Enumerable.Range(1, 4).Select(s => $"stage {s}: {StageShapes[s - 1]} latents ({StageOutputs[s - 1]})");
+        Enumerable.Range(1, 4).Select(s => $"stage {s}: {StageShapes[s - 1]} latents ({StageOutputs[s - 1]}; pre_activation: true takes {PreActivationOutputs[s - 1]})");
 }

@@ -41,20 +41,23 @@ public sealed class DecoderTrainingBatches : IDisposable
 
     /// <summary>
     /// Rows [<paramref name="firstRow"/>, <paramref name="endRow"/>) of batch <paramref name="index"/>: the images and,
-    /// from the cache, their raw latents (null without a cache). The caller disposes both.
+    /// from the cache, their raw latents (null without a cache) as the samples of a second batch. The caller disposes both.
     /// </summary>
-    public (LabeledBatch Images, Tensor? Latents) Batch(long index, int firstRow, int endRow)
+    public (LabeledBatch Images, LabeledBatch? Latents) Batch(long index, int firstRow, int endRow)
     {
         var imageBatch = images.Batch(index, firstRow, endRow);
         if (latents == null) return (imageBatch, null);
-        using var latentBatch = latents.Batch(index, firstRow, endRow);
-        if (!latentBatch.Labels.eq(imageBatch.Labels).all().item<bool>())
+        var latentBatch = latents.Batch(index, firstRow, endRow);
+        bool sameLabels;
+        using (NewDisposeScope()) sameLabels = latentBatch.Labels.eq(imageBatch.Labels).all().item<bool>();
+        if (!sameLabels)
         {
             imageBatch.Dispose();
+            latentBatch.Dispose();
             throw new InvalidOperationException(
                 $"latent cache {cache!.Folder}: the labels of batch {index} differ from the data's; the cache holds other data (delete it to re-encode)");
         }
-        return (imageBatch, latentBatch.Samples.alias());
+        return (imageBatch, latentBatch);
     }
 
     public void Dispose()

@@ -150,7 +150,7 @@ public sealed class TrainDecoderJob : Job<TrainDecoderOptions>
             var (images, latents) = batches.Batch(step, trainer.Slice.Start, trainer.Slice.End);
             using (images)
             using (latents)
-                last = trainer.Step(step, images.Samples, latents);
+                last = trainer.Step(step, images.Samples, latents?.Samples);
             long done = step + 1;
             if (done == 1 || done % Math.Max(1, options.LogEvery) == 0 || done == total) Record(context.Results, done, last);
             if (options.GridEvery > 0 && done % options.GridEvery == 0 && context.ProcessGroup.IsMain)

@@ -187,6 +187,30 @@ public class TrainDecoderJobTests(ITestOutputHelper output)
             TensorAssert.Close(tensor, expected[name], 1e-5, 1e-4, name);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Training_steps_create_no_tensor_outside_a_dispose_scope(bool fromCache)
+    {
+        using var folder = new TemporaryFolder();
+        using var encoder = new PatchProjectionEncoder(ImageSize, Patch, channels: 48, seed: 1);
+        using var decoder = TinyDecoder(encoder, folder.Path);
+        long OutsideScopes(int steps)
+        {
+            var options = AllPhasesOptions();
+            options.Steps = steps;
+            options.Resume = "none";
+            long before = DisposeScopeManager.Statistics.CreatedOutsideScopeCount;
+            new TrainDecoderJob().Run(Context(folder, encoder, decoder, new RecordingLoggerFactory(), new RunResults(), run: $"run-{steps}",
+                latentCache: fromCache ? folder.Combine("cache") : null), options);
+            return DisposeScopeManager.Statistics.CreatedOutsideScopeCount - before;
+        }
+        OutsideScopes(6); // fills the cache and creates what lives on (lazily built buffers)
+        long few = OutsideScopes(6), many = OutsideScopes(16);
+        // A tensor made outside every scope is freed only by its finalizer: native memory the GC does not see.
+        many.Should().Be(few, $"10 more steps must not create more tensors outside a dispose scope ({few} in 6 steps, {many} in 16)");
+    }
+
     [Fact]
     public void Noise_in_normalized_units_needs_latent_statistics_and_trains_with_them()
     {

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using RaePipeline.Abstractions;
 using RaePipeline.Data;
 using RaePipeline.Distributed;
 using RaePipeline.Latents;
@@ -116,7 +115,7 @@ public sealed class StatsJob(ILogger<StatsJob> logger) : Job<StatsJobOptions>
         if (next > plan.FirstBatch)
             logger.LogInformation("resuming: {Batches} batches ({Images} images) already measured, from {Path}",
                 next - plan.FirstBatch, local.Count, store.PathOf(name));
-        using var latents = LatentBatches(context, options, dataset, part);
+        using var latents = LatentBatches(context, options, dataset);
         using var bar = context.Progress.Start("stats", plan.ItemCount, "img");
         bar.SetDone(local.Count);
         void Save(int nextBatch)
@@ -138,9 +137,9 @@ public sealed class StatsJob(ILogger<StatsJob> logger) : Job<StatsJobOptions>
                 context.Cancellation.ThrowIfCancellationRequested();
                 using (var scope = NewDisposeScope())
                 {
-                    var (batch, size) = latents.Batch(b);
-                    local.Add(batch);
-                    bar.Advance(size);
+                    var (batch, _) = latents.Batch(b, 0, options.BatchSize);
+                    local.Add(batch.cpu());
+                    bar.Advance((int)batch.shape[0]);
                 }
                 if ((b + 1 - plan.FirstBatch) % options.SaveEvery == 0 && b + 1 < plan.EndBatch) Save(b + 1);
             }
@@ -153,38 +152,18 @@ public sealed class StatsJob(ILogger<StatsJob> logger) : Job<StatsJobOptions>
     /// pipeline's latent cache when it has one (filled first if needed) and this process measures all the data,
     /// else encoded batch by batch (a shard of an array job never fills a cache other shards would race for).
     /// </summary>
-    static StatsLatentBatches LatentBatches(JobContext context, StatsJobOptions options, IImageDataset dataset, ShardSelection part)
+    static LatentBatchSource LatentBatches(JobContext context, StatsJobOptions options, IImageDataset dataset)
     {
         var prefetch = BatchPrefetch.For(context.Data);
-        if (ReadsCache(context, options))
-        {
-            var cache = LatentCache.OpenForJob(context, dataset, options.BatchSize, context.Logger("stats"));
-            return new StatsLatentBatches(cache.Batches(options.BatchSize, context.Seed, options.RandomFlip, prefetch, shuffle: false, dropLast: false),
-                null, context.Device, cache);
-        }
-        return new StatsLatentBatches(ShuffledBatches.OfImages(dataset, options.BatchSize, context.Seed, shuffle: false,
-            randomFlip: options.RandomFlip, dropLast: false, prefetch: prefetch), context.Components.Encoder, context.Device, null);
+        return ReadsCache(context, options)
+            ? LatentBatchSource.FromCache(LatentCache.OpenForJob(context, dataset, options.BatchSize, context.Logger("stats")),
+                options.BatchSize, context.Seed, options.RandomFlip, prefetch, context.Device, shuffle: false, dropLast: false)
+            : LatentBatchSource.Encoding(dataset, context.Components.Encoder, options.BatchSize, context.Seed, options.RandomFlip,
+                prefetch, context.Device, shuffle: false, dropLast: false);
     }
 
     static bool ReadsCache(JobContext context, StatsJobOptions options) =>
         !string.IsNullOrWhiteSpace(context.Data.LatentCache) && options.Selection().IsWhole;
-
-    /// <summary>Batch b of raw latents (B, C, h, w) on the CPU, from images encoded here or from a cache.</summary>
-    sealed class StatsLatentBatches(ShuffledBatches batches, IEncoder? encoder, Device device, LatentCache? cache) : IDisposable
-    {
-        public (Tensor Latents, int Size) Batch(int index)
-        {
-            using var batch = batches.Batch(index);
-            var latents = encoder == null ? batch.Samples.alias() : encoder.Encode(batch.Samples.to(device)).cpu();
-            return (latents, batch.Size);
-        }
-
-        public void Dispose()
-        {
-            batches.Dispose();
-            cache?.Dispose();
-        }
-    }
 
     /// <summary>The saved sums of part <paramref name="name"/> and the batch to go on from; nothing saved: empty sums from the first batch.</summary>
     static (LatentStatisticsAccumulator Sums, int Next) Resumed(ChunkStore store, string name, ShardPlan plan)

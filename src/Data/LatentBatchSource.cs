@@ -1,12 +1,11 @@
 using RaePipeline.Abstractions;
-using RaePipeline.Data;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace RaePipeline.Training;
+namespace RaePipeline.Data;
 
 /// <summary>
-/// Raw (un-normalized) latent batches for stage-2 training, as an endless seeded sequence (batch i is the same
+/// Raw (un-normalized) latent batches for stage-2 training and the statistics, as an endless seeded sequence (batch i is the same
 /// whenever it is asked for): read from a <see cref="LatentCache"/> (each image or its mirror image chosen at
 /// random when flips are on), or encoded on the fly from image batches (randomly flipped images, encoded under
 /// no_grad).
@@ -26,11 +25,14 @@ public sealed class LatentBatchSource : IDisposable
         this.device = device;
     }
 
-    public static LatentBatchSource FromCache(LatentCache cache, int batchSize, long seed, bool randomFlip, BatchPrefetch prefetch, Device device) =>
-        new(cache.Batches(batchSize, seed, randomFlip, prefetch), null, cache, device);
+    /// <summary>Batches read from <paramref name="cache"/> (taken over); both sources give the same order and flips for the same arguments.</summary>
+    public static LatentBatchSource FromCache(LatentCache cache, int batchSize, long seed, bool randomFlip, BatchPrefetch prefetch, Device device,
+        bool shuffle = true, bool dropLast = true) =>
+        new(cache.Batches(batchSize, seed, randomFlip, prefetch, shuffle, dropLast), null, cache, device);
 
-    public static LatentBatchSource Encoding(IImageDataset dataset, IEncoder encoder, int batchSize, long seed, bool randomFlip, BatchPrefetch prefetch, Device device) =>
-        new(ShuffledBatches.OfImages(dataset, batchSize, seed, randomFlip: randomFlip, prefetch: prefetch), encoder, null, device);
+    public static LatentBatchSource Encoding(IImageDataset dataset, IEncoder encoder, int batchSize, long seed, bool randomFlip, BatchPrefetch prefetch, Device device,
+        bool shuffle = true, bool dropLast = true) =>
+        new(ShuffledBatches.OfImages(dataset, batchSize, seed, shuffle, randomFlip, dropLast, prefetch), encoder, null, device);
 
     public int BatchesPerEpoch => batches.BatchesPerEpoch;
 

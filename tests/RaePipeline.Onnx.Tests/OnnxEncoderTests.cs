@@ -234,4 +234,69 @@ public sealed class OnnxEncoderTests : IDisposable
 
         (encoder.Encode(images) - expected).abs().max().item<float>().Should().BeLessThan(1e-4f);
     }
+
+    [Fact]
+    public void A_fixed_shape_graph_with_free_shape_takes_any_batch_and_size_as_a_dynamic_export_computes_it()
+    {
+        var path = TinyPatchModel.Write(folder, "fixed.onnx", TinyPatchModel.Build(1, 8));
+        var refused = () => OnnxEncoder.Describe(Context(path), Options(TinyPatchModel.Relu, inputSize: 12), path);
+        refused.Should().Throw<ComponentConfigurationException>()
+            .Where(e => e.OptionKey == "input_size" && e.Message.Contains("free_shape: true") && e.Message.Contains(path));
+
+        // The same weights exported with symbolic sizes are the reference.
+        var dynamic = TinyPatchModel.Build("batch", null, true, TinyPatchModel.Relu);
+        using var scope = NewDisposeScope();
+        var images = Images(3, 12);
+        var expected = OnnxReference.Run(dynamic, TinyPatchModel.Input, Normalized(images), TinyPatchModel.Relu);
+        var options = Options(TinyPatchModel.Relu, inputSize: 12);
+        options.FreeShape = true;
+
+        OnnxEncoder.Describe(Context(path), options, path).Latent.Should().Be(new LatentShape(TinyPatchModel.Channels, 6, 6));
+        using var encoder = Encoder(path, options);
+        var latents = encoder.Encode(images);
+
+        latents.shape.Should().Equal(3, TinyPatchModel.Channels, 6, 6);
+        (latents - expected).abs().max().item<float>().Should().BeLessThan(1e-6f);
+    }
+
+    [Fact]
+    public void Freeing_the_input_names_its_sizes_and_drops_the_declared_inner_shapes()
+    {
+        var model = TinyPatchModel.Build(1, 8);
+        var graph = OnnxGraph.Parse(model, "fixed.onnx");
+        graph.Declared(TinyPatchModel.Relu)!.ShapeText.Should().Be("[1, 4, 4, 4]");
+
+        var edited = OnnxGraph.Parse(graph.FetchOnly(model, TinyPatchModel.Relu, TinyPatchModel.Input), "edited.onnx");
+
+        edited.Inputs.Single().ShapeText.Should().Be("[batch, 3, height, width]");
+        edited.Outputs.Single().Name.Should().Be(TinyPatchModel.Relu);
+        edited.Outputs.Single().ElementType.Should().Be(OnnxValue.Float32);
+        edited.Outputs.Single().Dimensions.Should().BeNull("the fixed shape the file declared no longer holds");
+        edited.Declared(TinyPatchModel.Conv).Should().BeNull();
+    }
+
+    [Fact]
+    public void A_preprocessing_graph_of_a_fixed_size_runs_at_it_and_its_output_is_resized_to_the_input_size()
+    {
+        // Preprocessing: (1, 3, 6, 6) pixels minus a 6 x 6 mean image, batch fixed at 1 (like ML.NET's ResNet graph).
+        var meanImage = Enumerable.Range(0, 3 * 6 * 6).Select(i => (float)Math.Sin(i)).ToArray();
+        var preprocess = new OnnxModelBuilder().Input("pixels", 1, 3, 6, 6)
+            .Initializer("mean_image", [1, 3, 6, 6], meanImage)
+            .Node("Sub", "subtract_mean", ["pixels", "mean_image"], ["prepared"])
+            .Output("prepared", 1, 3, 6, 6).Build();
+        var preprocessPath = TinyPatchModel.Write(folder, "preprocess.onnx", preprocess);
+        var path = TinyPatchModel.Write(folder, "tiny.onnx", TinyPatchModel.Build("batch", 8));
+        using var scope = NewDisposeScope();
+        var images = Images(2, 10);
+        var prepared = Normalized(ImageResize.Bicubic(images, 6, 6, antialias: false)) - tensor(meanImage).view(1, 3, 6, 6);
+        var reference = TinyPatchModel.Build("batch", 8, true, TinyPatchModel.Relu);
+        var expected = OnnxReference.Run(reference, TinyPatchModel.Input, ImageResize.Bicubic(prepared, 8, 8, antialias: false), TinyPatchModel.Relu);
+        var options = Options(TinyPatchModel.Relu);
+        options.Preprocess = preprocessPath;
+
+        using var encoder = Encoder(path, options);
+
+        encoder.InputSize.Should().Be(8, "the model's size; the preprocessing graph's own size only sets where it runs");
+        (encoder.Encode(images) - expected).abs().max().item<float>().Should().BeLessThan(1e-5f);
+    }
 }

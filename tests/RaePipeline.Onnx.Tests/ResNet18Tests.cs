@@ -50,6 +50,16 @@ public sealed class ResNet18Tests
         return catalog.Get<TRole, TOptions>(ResNet18Featurizer.Name);
     }
 
+    /// <summary>(3, 3, side, side): vertical stripes, horizontal stripes, a bright square on black.</summary>
+    static Tensor Patterns(int side)
+    {
+        var ramp = arange(side);
+        var vertical = ((ramp / 4) % 2).to(float32).view(1, side).expand(side, side);
+        var square = zeros(side, side);
+        square[TensorIndex.Slice(side / 4, 3 * side / 4), TensorIndex.Slice(side / 4, 3 * side / 4)] = 1;
+        return stack([vertical, vertical.T, square]).unsqueeze(1).expand(3, 3, side, side).contiguous();
+    }
+
     static float RelativeError(Tensor actual, Tensor expected) =>
         (actual - expected).abs().max().item<float>() / expected.abs().max().item<float>();
 
@@ -115,5 +125,30 @@ public sealed class ResNet18Tests
 
         var badStage = () => registration.Describe(Context, new() { Stage = 5 });
         badStage.Should().Throw<ComponentConfigurationException>().Where(e => e.OptionKey == "stage");
+    }
+
+    [Fact]
+    public void At_another_input_size_the_maps_scale_and_the_pooled_latents_follow_the_images()
+    {
+        var registration = Registered<IEncoder, ResNet18EncoderOptions>();
+        var options = new ResNet18EncoderOptions { Stage = 4, InputSize = 128 };
+        registration.Describe!(Context, options)
+            .Should().BeEquivalentTo(new ComponentDescription { Latent = new LatentShape(512, 4, 4), ImageSize = 128 });
+
+        using var encoder = registration.Create(Context, options);
+        using var full = registration.Create(Context, new() { Stage = 4 });
+        using var scope = NewDisposeScope();
+        var images = Patterns(40);
+        var latents = encoder.Encode(images);
+
+        latents.shape.Should().Equal(3, 512, 4, 4);
+        latents.isfinite().all().item<bool>().Should().BeTrue();
+        // The same pretrained features at a coarser scale: pooled, each pattern's are closer to its own 224 px
+        // features than to the other patterns'.
+        var small = latents.mean([2, 3]);
+        var large = full.Encode(images).mean([2, 3]);
+        var similarity = nn.functional.normalize(small, dim: 1).matmul(nn.functional.normalize(large, dim: 1).T);
+        for (int i = 0; i < 3; i++)
+            similarity[i].argmax().item<long>().Should().Be(i, $"pattern {i} at 128 px matches itself at 224 px");
     }
 }

@@ -34,6 +34,17 @@ public class OnnxEncoderOptions
     /// <summary>Name of the image input when the graph has several.</summary>
     public string? Input { get; set; }
 
-    /// <summary>An ONNX graph (one input, one output) run before the model, e.g. a vendor's preprocessing graph.</summary>
+    /// <summary>
+    /// An ONNX graph (one input, one output) run before the model, e.g. a vendor's preprocessing graph. A graph that
+    /// fixes its image size runs at that size, and its output is resized (bicubic) to <see cref="InputSize"/>.
+    /// </summary>
     public string? Preprocess { get; set; }
+
+    /// <summary>
+    /// The model is fully convolutional up to <see cref="Node"/> although its export fixes the batch and image size
+    /// (CNTK and many older exports): those sizes of its image input are freed, so a batch runs in one call and
+    /// <see cref="InputSize"/> may differ from the export's. A graph that needs its fixed sizes fails on the first
+    /// run, naming the node ONNX Runtime stopped at.
+    /// </summary>
+    public bool FreeShape { get; set; }
 }

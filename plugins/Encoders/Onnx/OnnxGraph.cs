@@ -148,8 +148,11 @@ public sealed class OnnxGraph
     /// (all of them when a node holds a subgraph), with the initializers and inputs they read; every other field is copied
     /// unchanged. ONNX Runtime fetches only graph outputs and runs every node of a graph: this makes an inner value
     /// fetchable and skips the work after it.
+    /// With <paramref name="freeInput"/>, that input's sizes other than its channels (dimension 1) become symbolic
+    /// (<c>batch</c>, <c>height</c>, <c>width</c>) and every declared inner shape is dropped, so ONNX Runtime infers
+    /// them again: a fully convolutional graph exported with fixed sizes then takes any batch and image size.
     /// </summary>
-    public byte[] FetchOnly(ReadOnlyMemory<byte> model, string value)
+    public byte[] FetchOnly(ReadOnlyMemory<byte> model, string value, string? freeInput = null)
     {
         var needed = NodesNeededFor(value);
         bool pruned = needed.Contains(false);
@@ -175,15 +178,48 @@ public sealed class OnnxGraph
                     GraphOutput => false,
                     GraphInitializer => Read(graphField.Bytes, TensorName),
                     GraphInput => Read(graphField.Bytes, ValueName),
+                    GraphValueInfo => freeInput == null,
                     _ => true,
                 };
-                if (keep) graph.Field(graphField);
+                if (!keep) continue;
+                if (graphField.Number == GraphInput && freeInput != null && NameOf(graphField.Bytes, ValueName) == freeInput)
+                    graph.Message(GraphInput, FreeSizes(ReadValue(graphField.Bytes)));
+                else graph.Field(graphField);
             }
-            if (valueInfos.TryGetValue(value, out var info)) graph.Bytes(GraphOutput, info);
+            if (freeInput != null) graph.Message(GraphOutput, Unshaped(value, Declared(value)?.ElementType ?? 0));
+            else if (valueInfos.TryGetValue(value, out var info)) graph.Bytes(GraphOutput, info);
             else graph.Message(GraphOutput, new ProtoWriter().String(ValueName, value));
             writer.Message(ModelGraph, graph);
         }
         return writer.ToArray();
+    }
+
+    /// <summary>A ValueInfoProto of <paramref name="input"/> whose dimensions, but the channels, are named instead of sized.</summary>
+    static ProtoWriter FreeSizes(OnnxValue input)
+    {
+        string[] names = ["batch", "channels", "height", "width"];
+        var shape = new ProtoWriter();
+        var dimensions = input.Dimensions ?? [];
+        for (int i = 0; i < dimensions.Length; i++)
+        {
+            var dimension = new ProtoWriter();
+            if (i == 1 && dimensions[i].Size is { } channels) dimension.Varint(DimValue, channels);
+            else dimension.String(DimParam, i < names.Length ? names[i] : $"dim{i}");
+            shape.Message(ShapeDim, dimension);
+        }
+        var tensor = new ProtoWriter().Varint(TensorElementType, input.ElementType);
+        if (input.Dimensions != null) tensor.Message(TensorShape, shape);
+        return new ProtoWriter().String(ValueName, input.Name)
+            .Message(ValueType, new ProtoWriter().Message(TypeTensor, tensor));
+    }
+
+    /// <summary>A ValueInfoProto naming <paramref name="value"/> with its element type (when known) and no shape.</summary>
+    static ProtoWriter Unshaped(string value, int elementType)
+    {
+        var info = new ProtoWriter().String(ValueName, value);
+        return elementType > 0
+            ? info.Message(ValueType, new ProtoWriter().Message(TypeTensor, new ProtoWriter().Varint(TensorElementType, elementType)))
+            : info;
     }
 
     /// <summary>Which nodes computing <paramref name="value"/> runs, in graph order.</summary>

@@ -9,8 +9,9 @@ namespace RaePipeline.Encoders.Onnx;
 
 /// <summary>
 /// Runs images through an ONNX graph and fetches one value: bicubic resize (as the other encoders: align_corners
-/// False, no antialias), <c>(x − mean) / std · input_scale</c>, channel order, the preprocessing graph, the model.
-/// A graph with a fixed batch size is run chunk by chunk (the last chunk padded with zeros).
+/// False, no antialias), <c>(x − mean) / std · input_scale</c>, channel order, the preprocessing graph (at its own
+/// fixed size, its output then resized to the input size), the model. A graph with a fixed batch size is run chunk
+/// by chunk (the last chunk padded with zeros).
 /// </summary>
 public sealed class OnnxImageRunner : IDisposable
 {
@@ -25,7 +26,8 @@ public sealed class OnnxImageRunner : IDisposable
     {
         this.settings = settings;
         this.device = device;
-        var bytes = settings.Model.Graph.FetchOnly(settings.Model.ReadBytes(), settings.Output);
+        var bytes = settings.Model.Graph.FetchOnly(settings.Model.ReadBytes(), settings.Output,
+            settings.FreeShape ? settings.ModelInput.Name : null);
         (model, Provider) = OnnxSessions.Create(bytes, settings.Model.Path, "weights", device, logger);
         try
         {
@@ -53,66 +55,66 @@ public sealed class OnnxImageRunner : IDisposable
             throw new ArgumentException($"{settings.Model.Path}: images must be (B, 3, H, W), got [{string.Join(", ", images.shape)}]");
         using var noGrad = torch.no_grad();
         using var scope = NewDisposeScope();
-        int size = settings.InputSize;
-        var x = images.to(float32, device);
-        if (x.shape[2] != size || x.shape[3] != size) x = ImageResize.Bicubic(x, size, size, antialias: false);
+        var x = Resized(images.to(float32, device), settings.PreprocessSize ?? settings.InputSize);
         x = (x - mean) / std;
         if (settings.InputScale != 1) x = x * settings.InputScale;
         if (settings.Bgr) x = x.flip(1);
-        var pixels = x.cpu().contiguous().data<float>().ToArray();
+        if (preprocess != null)
+            x = Resized(RunGraph(preprocess, settings.Preprocess!.Path, settings.FirstInput.Name, settings.PreprocessOutput!,
+                settings.PreprocessBatch, x), settings.InputSize);
+        return RunGraph(model, settings.Model.Path, settings.ModelInput.Name, settings.Output, settings.ModelBatch, x)
+            .to(device).MoveToOuterDisposeScope();
+    }
 
-        long batch = images.shape[0], chunk = settings.StaticBatch ?? batch;
-        long sampleLength = 3L * size * size;
+    static Tensor Resized(Tensor x, int side) =>
+        x.shape[2] == side && x.shape[3] == side ? x : ImageResize.Bicubic(x, side, side, antialias: false);
+
+    /// <summary>
+    /// x (B, ...) through <paramref name="session"/>, all at once or, when the graph fixes its batch, chunk by chunk
+    /// (the last chunk padded with zeros): the fetched value (B, ...) on the CPU.
+    /// </summary>
+    Tensor RunGraph(InferenceSession session, string path, string input, string output, long? fixedBatch, Tensor x)
+    {
+        var values = x.cpu().contiguous().data<float>().ToArray();
+        long batch = x.shape[0], chunk = fixedBatch ?? batch, sampleLength = values.Length / batch;
+        long[] chunkShape = [chunk, .. x.shape[1..]];
         var outputs = new List<float[]>();
         long[]? sample = null;
         for (long start = 0; start < batch; start += chunk)
         {
             long count = Math.Min(chunk, batch - start);
-            var input = new float[chunk * sampleLength];
-            Array.Copy(pixels, start * sampleLength, input, 0, count * sampleLength);
-            var (values, shape) = RunChunk(input, [chunk, 3, size, size]);
+            var fed = new float[chunk * sampleLength];
+            Array.Copy(values, start * sampleLength, fed, 0, count * sampleLength);
+            var (fetched, shape) = RunChunk(session, path, input, output, fed, chunkShape);
             sample ??= shape[1..];
             if (!shape[1..].SequenceEqual(sample))
-                throw new InvalidOperationException($"{settings.Model.Path}: '{settings.Output}' changed shape between batches");
-            long length = values.Length / chunk;
-            outputs.Add(values.AsSpan(0, (int)(count * length)).ToArray());
+                throw new InvalidOperationException($"{path}: '{output}' changed shape between batches");
+            outputs.Add(fetched.AsSpan(0, (int)(count * (fetched.Length / chunk))).ToArray());
         }
         var all = outputs.Count == 1 ? outputs[0] : outputs.SelectMany(o => o).ToArray();
-        return torch.tensor(all, [batch, .. sample!]).to(device).MoveToOuterDisposeScope();
+        return torch.tensor(all, [batch, .. sample!]);
     }
 
-    /// <summary>One chunk through the preprocessing graph and the model: the fetched values and their shape.</summary>
-    (float[] Values, long[] Shape) RunChunk(float[] input, long[] shape)
+    /// <summary>One chunk through a graph: the fetched values and their shape.</summary>
+    (float[] Values, long[] Shape) RunChunk(InferenceSession session, string path, string input, string output, float[] values, long[] shape)
     {
         try
         {
-            using var fed = OrtValue.CreateTensorValueFromMemory(input, shape);
-            IDisposableReadOnlyCollection<OrtValue>? preprocessed = null;
-            try
-            {
-                var modelInput = fed;
-                if (preprocess != null)
-                {
-                    preprocessed = preprocess.Run(runOptions, [settings.FirstInput.Name], [fed], [settings.PreprocessOutput!]);
-                    modelInput = preprocessed[0];
-                }
-                using var fetched = model.Run(runOptions, [settings.ModelInput.Name], [modelInput], [settings.Output]);
-                var value = fetched[0];
-                var info = value.GetTensorTypeAndShape();
-                if (info.ElementDataType != TensorElementType.Float)
-                    throw new InvalidOperationException(
-                        $"{settings.Model.Path}: '{settings.Output}' is {info.ElementDataType}; the onnx encoder reads float32 values");
-                return (value.GetTensorDataAsSpan<float>().ToArray(), info.Shape);
-            }
-            finally
-            {
-                preprocessed?.Dispose();
-            }
+            using var fed = OrtValue.CreateTensorValueFromMemory(values, shape);
+            using var fetched = session.Run(runOptions, [input], [fed], [output]);
+            var value = fetched[0];
+            var info = value.GetTensorTypeAndShape();
+            if (info.ElementDataType != TensorElementType.Float)
+                throw new InvalidOperationException(
+                    $"{path}: '{output}' is {info.ElementDataType}; the onnx encoder reads float32 values");
+            return (value.GetTensorDataAsSpan<float>().ToArray(), info.Shape);
         }
         catch (OnnxRuntimeException e)
         {
+            var freed = settings.FreeShape && session == model
+                ? " (free_shape is on: this graph may need the batch or image size its export fixes)" : "";
             throw new InvalidOperationException(
-                $"{settings.Model.Path}: ONNX Runtime failed fetching '{settings.Output}' for input [{string.Join(", ", shape)}]: {e.Message}", e);
+                $"{path}: ONNX Runtime failed fetching '{output}' for input [{string.Join(", ", shape)}]{freed}: {e.Message}", e);
         }
     }
 

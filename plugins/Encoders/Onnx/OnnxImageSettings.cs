@@ -26,7 +26,14 @@ public sealed class OnnxImageSettings
     /// <summary>The fetched value (a node output of the model).</summary>
     public required string Output { get; init; }
 
+    /// <summary>The image side the model is fed.</summary>
     public required int InputSize { get; init; }
+
+    /// <summary>The image side the preprocessing graph runs at: its fixed size, else <see cref="InputSize"/>.</summary>
+    public int? PreprocessSize { get; init; }
+
+    /// <summary>The model's fixed batch and image size are freed (<see cref="OnnxEncoderOptions.FreeShape"/>).</summary>
+    public required bool FreeShape { get; init; }
 
     public required ImageNormalization Normalization { get; init; }
 
@@ -34,8 +41,11 @@ public sealed class OnnxImageSettings
 
     public required bool Bgr { get; init; }
 
-    /// <summary>The batch size the graph fixes (1 for many exports), or null when the batch dimension is symbolic.</summary>
-    public long? StaticBatch => FirstInput.Dimensions![0].Size;
+    /// <summary>The batch size the model fixes (1 for many exports), or null when it takes any batch.</summary>
+    public long? ModelBatch => FreeShape ? null : ModelInput.Dimensions![0].Size;
+
+    /// <summary>The batch size the preprocessing graph fixes, or null when it takes any batch.</summary>
+    public long? PreprocessBatch => Preprocess == null ? null : FirstInput.Dimensions![0].Size;
 
     /// <summary>
     /// The fetched value's dimensions after the batch when the file declares them and they hold for this input (the
@@ -45,7 +55,7 @@ public sealed class OnnxImageSettings
     {
         get
         {
-            bool inputStatic = ModelInput.Dimensions is { Length: 4 } d && d[2].Size.HasValue && d[3].Size.HasValue;
+            bool inputStatic = !FreeShape && ModelInput.Dimensions is { Length: 4 } d && d[2].Size.HasValue && d[3].Size.HasValue;
             var declared = Model.Graph.Declared(Output);
             return inputStatic && declared is { HasStaticSample: true }
                 ? declared.Dimensions!.Skip(1).Select(x => x.Size!.Value).ToArray()
@@ -79,11 +89,9 @@ public sealed class OnnxImageSettings
             preprocessOutput = preprocess.Graph.Outputs[0].Name;
         }
 
-        int inputSize = ResolveInputSize(options.InputSize, firstInput, preprocess ?? model);
-        if (preprocess != null) CheckImageInput(modelInput, inputSize, model, "input");
-        if (preprocess != null && modelInput.Dimensions?[0].Size is { } modelBatch && firstInput.Dimensions?[0].Size != modelBatch)
-            throw new ComponentConfigurationException(
-                $"{model.Path}: input '{modelInput.Name}' fixes batch {modelBatch}, the preprocessing graph {preprocess.Path} gives {firstInput.ShapeText}", "preprocess", preprocess.Path);
+        int? preprocessSize = preprocess == null ? null : FixedSide(firstInput, preprocess, "preprocess");
+        int inputSize = ResolveInputSize(options.InputSize, modelInput, model, options.FreeShape, preprocessSize);
+        if (preprocess != null) preprocessSize ??= inputSize;
 
         if (options.InputScale is <= 0 or float.NaN or float.PositiveInfinity)
             throw new ComponentConfigurationException($"input_scale must be positive and finite, got {options.InputScale}", "input_scale");
@@ -98,8 +106,8 @@ public sealed class OnnxImageSettings
         return new OnnxImageSettings
         {
             Model = model, FirstInput = firstInput, ModelInput = modelInput, Preprocess = preprocess,
-            PreprocessOutput = preprocessOutput, Output = output, InputSize = inputSize, Normalization = normalization,
-            InputScale = options.InputScale, Bgr = bgr,
+            PreprocessOutput = preprocessOutput, Output = output, InputSize = inputSize, PreprocessSize = preprocessSize,
+            FreeShape = options.FreeShape, Normalization = normalization, InputScale = options.InputScale, Bgr = bgr,
         };
     }
 
@@ -107,27 +115,27 @@ public sealed class OnnxImageSettings
         model.Graph.Outputs.Count > 0 ? model.Graph.Outputs[0].Name
         : throw new ComponentConfigurationException($"{model.Path}: the graph declares no outputs; set `node`", "node", model.Path);
 
-    /// <summary>The side images are resized to: the option, checked against the input's static size, or that size.</summary>
-    static int ResolveInputSize(int? option, OnnxValue input, OnnxModelFile file)
+    /// <summary>
+    /// The side the model is fed: the option (checked against the input's fixed size unless <paramref name="free"/>),
+    /// else the input's fixed size, else <paramref name="fallback"/> (the preprocessing graph's fixed size).
+    /// </summary>
+    static int ResolveInputSize(int? option, OnnxValue input, OnnxModelFile file, bool free, int? fallback)
     {
         if (option is <= 0)
             throw new ComponentConfigurationException($"input_size must be positive, got {option}", "input_size");
-        if (option is { } size)
-        {
-            CheckImageInput(input, size, file, "input_size");
-            return size;
-        }
-        CheckImageInput(input, null, file, "input");
-        var d = input.Dimensions!;
-        if (d[2].Size is { } height && d[3].Size is { } width)
-        {
-            if (height != width)
-                throw new ComponentConfigurationException(
-                    $"{file.Path}: input '{input.Name}' is {input.ShapeText}; the encoder feeds square images", "input", file.Path);
-            return (int)height;
-        }
-        throw new ComponentConfigurationException(
+        CheckImageInput(input, free ? null : option, file, option == null ? "input" : "input_size");
+        return option ?? FixedSide(input, file, "input") ?? fallback ?? throw new ComponentConfigurationException(
             $"{file.Path}: input '{input.Name}' is {input.ShapeText} (symbolic size); set `input_size`", "input_size", file.Path);
+    }
+
+    /// <summary>The square side an image input fixes, or null when its height and width are symbolic.</summary>
+    static int? FixedSide(OnnxValue input, OnnxModelFile file, string optionKey)
+    {
+        CheckImageInput(input, null, file, optionKey);
+        var d = input.Dimensions!;
+        if (d[2].Size is not { } height || d[3].Size is not { } width) return null;
+        return height == width ? (int)height : throw new ComponentConfigurationException(
+            $"{file.Path}: input '{input.Name}' is {input.ShapeText}; the encoder feeds square images", optionKey, file.Path);
     }
 
     /// <summary>The input takes (B, 3, S, S) images: rank 4, 3 channels, and the static sides equal to <paramref name="size"/>.</summary>
@@ -139,7 +147,7 @@ public sealed class OnnxImageSettings
                 $"{file.Path}: input '{input.Name}' is {input.ShapeText}; the encoder feeds images (B, 3, H, W)", optionKey, file.Path);
         if (size is { } s && ((d[2].Size is { } h && h != s) || (d[3].Size is { } w && w != s)))
             throw new ComponentConfigurationException(
-                $"{file.Path}: input '{input.Name}' is {input.ShapeText}, fixed by the graph; input_size {s} does not fit it (use {d[2]}, or export the model with a dynamic size)",
+                $"{file.Path}: input '{input.Name}' is {input.ShapeText}, fixed by the graph; input_size {s} does not fit it (use {d[2]}, export the model with a dynamic size, or set `free_shape: true` if it is fully convolutional)",
                 optionKey, file.Path);
     }
 

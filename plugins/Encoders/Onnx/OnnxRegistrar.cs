@@ -24,6 +24,7 @@ public sealed class OnnxRegistrar : IPluginRegistrar
                 "weights: the .onnx file (or a folder holding model.onnx); node: any value or single-output node (default: the first declared output)",
                 "layout: auto | tokens (B, N, C; drop_tokens first, rest on a square grid) | maps (B, C, h, w)",
                 "input_size (default: the graph's), image_mean/image_std (default: preprocessor_config.json beside the file, else ImageNet), input_scale, channel_order, input, preprocess",
+                "free_shape: true frees the batch and image size a fully convolutional export fixes",
                 $"ONNX Runtime {Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString()}; CUDA execution provider when the device is cuda and the GPU build is installed, else CPU",
             ],
         });
@@ -31,11 +32,11 @@ public sealed class OnnxRegistrar : IPluginRegistrar
         {
             Name = ResNet18Featurizer.Name,
             Description = "ImageNet-trained ResNet-18 (Microsoft.ML.DnnImageFeaturizer.ResNet18, shipped): a stage's feature map as the latent grid",
-            Create = (context, options) => OnnxEncoder.Create(context, ResNet18Featurizer.Options(ResNet18Featurizer.StageOutput(options.Stage, options.PreActivation)),
+            Create = (context, options) => OnnxEncoder.Create(context, ResNet18Featurizer.EncoderOptions(options),
                 ResNet18Featurizer.ModelPath(context), ResNet18Featurizer.Name),
-            Describe = (context, options) => OnnxEncoder.Describe(context, ResNet18Featurizer.Options(ResNet18Featurizer.StageOutput(options.Stage, options.PreActivation)),
+            Describe = (context, options) => OnnxEncoder.Describe(context, ResNet18Featurizer.EncoderOptions(options),
                 ResNet18Featurizer.ModelPath(context)),
-            Details = () => ResNet18Featurizer.StageDetails().Prepend("input 224 px (bicubic), ML.NET's preprocessing graph; weights: optional, the shipped ResNet18.onnx by default"),
+            Details = () => ResNet18Featurizer.StageDetails().Prepend("input_size: 224 px by default (bicubic), ML.NET's preprocessing graph; weights: optional, the shipped ResNet18.onnx by default"),
         });
         catalog.Add(new ComponentRegistration<IFeatureExtractor, ResNet18FeatureExtractorOptions>
         {

@@ -11,4 +11,10 @@ public sealed class ResNet18EncoderOptions
     /// and signed, without the point mass at 0 that a ReLU puts on every channel (ReLU of it is the default latent).
     /// </summary>
     public bool PreActivation { get; set; }
+
+    /// <summary>
+    /// Image side fed to the network (default 224, the export's): the maps scale with it (stage 4 is 4 x 4 at 128 px).
+    /// The preprocessing graph's 224 x 224 mean image is subtracted at 224 and the result resized.
+    /// </summary>
+    public int? InputSize { get; set; }
 }

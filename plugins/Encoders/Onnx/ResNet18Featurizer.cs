@@ -18,7 +18,7 @@ public static class ResNet18Featurizer
     /// <summary>The graph's declared output: (1, 512, 1, 1), the average pool over stage 4's 7x7 map.</summary>
     public const string PooledOutput = "Pooling395_Output_0";
 
-    /// <summary>The last ReLU of stages 1-4 at 224 px: 64x56x56, 128x28x28, 256x14x14, 512x7x7.</summary>
+    /// <summary>The last ReLU of stages 1-4 at 224 px: 64x56x56, 128x28x28, 256x14x14, 512x7x7 (sides scale with the input).</summary>
     public static IReadOnlyList<string> StageOutputs { get; } =
         ["ReLU283_Output_0", "ReLU315_Output_0", "ReLU347_Output_0", "ReLU393_Output_0"];
 
@@ -35,16 +35,26 @@ public static class ResNet18Featurizer
     /// <summary>The component's <c>weights</c> when given, else the shipped model.</summary>
     public static string ModelPath(ComponentContext context) => context.WeightsPath ?? Path.Combine(ModelFolder, ModelFileName);
 
-    /// <summary>The <c>onnx</c> options that reproduce the featurizer up to <paramref name="node"/>.</summary>
-    public static OnnxEncoderOptions Options(string node) => new()
+    /// <summary>
+    /// The <c>onnx</c> options that reproduce the featurizer up to <paramref name="node"/>, fed
+    /// <paramref name="inputSize"/> px (default 224). The graph is convolutional up to the pooled output, so its fixed
+    /// batch of 1 and size are freed.
+    /// </summary>
+    public static OnnxEncoderOptions Options(string node, int? inputSize = null) => new()
     {
         Node = node,
+        InputSize = inputSize,
+        FreeShape = true,
         Layout = OutputLayout.Maps,
         ImageMean = [0, 0, 0],
         ImageStd = [1, 1, 1],
         InputScale = 255,
         Preprocess = Path.Combine(ModelFolder, PreprocessFileName),
     };
+
+    /// <summary>The <c>onnx</c> options of the <c>resnet18</c> encoder's choices.</summary>
+    public static OnnxEncoderOptions EncoderOptions(ResNet18EncoderOptions options) =>
+        Options(StageOutput(options.Stage, options.PreActivation), options.InputSize);
 
     /// <summary>The node of stage <paramref name="stage"/>'s feature map, after its last ReLU or, <paramref name="preActivation"/>, before it.</summary>
     public static string StageOutput(int stage, bool preActivation = false) =>

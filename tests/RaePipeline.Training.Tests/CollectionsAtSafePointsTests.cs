@@ -155,6 +155,30 @@ public sealed class CollectionsAtSafePointsTests : IDisposable
     }
 
     [Fact]
+    public void Resident_growth_renews_the_region_and_the_finalizers_free_the_native_memory()
+    {
+        using var enabled = CollectionsAtSafePoints.Enable(budgetBytes: 64L << 20, renewAfterBytes: 32L << 20,
+            renewAfterResidentGrowthBytes: 96L << 20);
+        long renewals = CollectionsAtSafePoints.ResidentRenewals;
+        CollectionsAtSafePoints.SafePoint(); // nothing grew: not due
+        CollectionsAtSafePoints.ResidentRenewals.Should().Be(renewals);
+
+        DropUndisposedTensors(count: 10, megabytes: 16); // 160 MB of native memory only finalizers free
+        long grown = Environment.WorkingSet;
+        CollectionsAtSafePoints.SafePoint();
+
+        CollectionsAtSafePoints.ResidentRenewals.Should().Be(renewals + 1);
+        CollectionsAtSafePoints.InRegion.Should().BeTrue();
+        (grown - Environment.WorkingSet).Should().BeGreaterThan(120L << 20, "the collection ran the tensors' finalizers");
+    }
+
+    /// <summary>Tensors of <paramref name="megabytes"/> MB each, filled (resident), left undisposed outside any dispose scope.</summary>
+    static void DropUndisposedTensors(int count, int megabytes)
+    {
+        for (int i = 0; i < count; i++) ones(megabytes << 18);
+    }
+
+    [Fact]
     public void A_renewal_waits_for_background_torch_work_until_the_headroom_is_half_spent()
     {
         using var enabled = CollectionsAtSafePoints.Enable(budgetBytes: 64L << 20, renewAfterBytes: 8L << 20);

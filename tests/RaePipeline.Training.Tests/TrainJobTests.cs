@@ -72,6 +72,33 @@ public class TrainJobTests
         Train(folder.Combine("cancelled"), options).Should().Equal(whole);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Training_steps_leave_no_tensor_to_the_finalizer(bool fromCache)
+    {
+        using var folder = new TemporaryFolder();
+        var data = TinyPipeline.Data();
+        if (fromCache) data.LatentCache = folder.Combine("cache");
+        (long Outside, long Detached) Leftovers(long steps)
+        {
+            var options = Options(steps);
+            (options.CheckpointEvery, options.LogEvery, options.Resume) = (0, 1000, "none");
+            var before = DisposeScopeManager.Statistics;
+            long outside = before.CreatedOutsideScopeCount, detached = before.DetachedFromScopeCount;
+            Train(folder.Combine($"run-{steps}"), options, data);
+            var after = DisposeScopeManager.Statistics;
+            System.Console.WriteLine(string.Join(", ", after.GetType().GetProperties().Select(p => $"{p.Name}={p.GetValue(after)}")));
+            return (after.CreatedOutsideScopeCount - outside, after.DetachedFromScopeCount - detached);
+        }
+        Leftovers(4); // fills the cache and creates what lives on (lazily built buffers)
+        var few = Leftovers(4);
+        var many = Leftovers(12);
+        // A tensor made outside every scope, or taken out of one and dropped, is freed only by its finalizer: native
+        // memory the GC does not see (under rae's no-GC region, it piles up until the next collection).
+        many.Should().Be(few, $"8 more steps must not leave more tensors to the finalizer ({few} in 4 steps, {many} in 12)");
+    }
+
     /// <summary>Cancels the run when a log message contains a given text.</summary>
     sealed class CancellingLoggerFactory(string trigger, CancellationTokenSource source) : ILoggerFactory, ILogger
     {

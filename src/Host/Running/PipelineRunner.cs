@@ -119,9 +119,10 @@ public sealed class PipelineRunner(
             CollectionsAtSafePoints.SafePoint();
         }
         if (CollectionsAtSafePoints.IsEnabled)
-            logger.LogDebug("garbage collections at safe points: {Renewals} in {Milliseconds:F0} ms (no-GC budget {Budget} MB, renewed after {Threshold} MB), {Early} regions ended early",
+            logger.LogDebug("garbage collections at safe points: {Renewals} in {Milliseconds:F0} ms (no-GC budget {Budget} MB, renewed after {Threshold} MB), {Early} regions ended early, {Resident} for resident growth",
                 CollectionsAtSafePoints.Renewals, CollectionsAtSafePoints.RenewalTime.TotalMilliseconds,
-                CollectionsAtSafePoints.BudgetBytes >> 20, CollectionsAtSafePoints.RenewAfterBytes >> 20, CollectionsAtSafePoints.RegionsEndedEarly);
+                CollectionsAtSafePoints.BudgetBytes >> 20, CollectionsAtSafePoints.RenewAfterBytes >> 20, CollectionsAtSafePoints.RegionsEndedEarly,
+                CollectionsAtSafePoints.ResidentRenewals);
         results.Record("run/seconds", clock.Elapsed.TotalSeconds);
         if (group.IsMain) results.Save(folder);
         return new RunSummary(folder, results, clock.Elapsed);

@@ -299,4 +299,30 @@ public sealed class OnnxEncoderTests : IDisposable
         encoder.InputSize.Should().Be(8, "the model's size; the preprocessing graph's own size only sets where it runs");
         (encoder.Encode(images) - expected).abs().max().item<float>().Should().BeLessThan(1e-5f);
     }
+
+    [Fact]
+    public void A_freed_graph_that_needs_its_fixed_batch_fails_naming_the_file_the_value_and_free_shape()
+    {
+        // Conv, then a Reshape to the constant shape (1, -1, C): right for the export's batch of 1, wrong for any other.
+        var model = new OnnxModelBuilder().Input(TinyPatchModel.Input, 1, 3, 8, 8)
+            .Initializer("conv.weight", [TinyPatchModel.Channels, 3, 2, 2], Enumerable.Repeat(0.1f, TinyPatchModel.Channels * 12).ToArray())
+            .Initializer("one_row", [3], [1L, -1L, TinyPatchModel.Channels])
+            .Node("Conv", "conv_node", [TinyPatchModel.Input, "conv.weight"], [TinyPatchModel.Conv],
+                ("kernel_shape", new long[] { 2, 2 }), ("strides", new long[] { 2, 2 }))
+            .Node("Reshape", "to_one_row", [TinyPatchModel.Conv, "one_row"], ["row"])
+            .Output("row", 1, 16, TinyPatchModel.Channels).Build();
+        var path = TinyPatchModel.Write(folder, "one-row.onnx", model);
+        var options = Options("row", layout: OutputLayout.Tokens);
+        options.FreeShape = true;
+        using var scope = NewDisposeScope();
+
+        var act = () =>
+        {
+            using var encoder = Encoder(path, options);
+            encoder.Encode(Images(2, 8));
+        };
+
+        act.Should().Throw<InvalidOperationException>()
+            .Where(e => e.Message.Contains(path) && e.Message.Contains("'row'") && e.Message.Contains("free_shape is on"));
+    }
 }

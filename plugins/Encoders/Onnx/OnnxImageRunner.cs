@@ -86,6 +86,10 @@ public sealed class OnnxImageRunner : IDisposable
             var fed = new float[chunk * sampleLength];
             Array.Copy(values, start * sampleLength, fed, 0, count * sampleLength);
             var (fetched, shape) = RunChunk(session, path, input, output, fed, chunkShape);
+            if (shape.Length == 0 || shape[0] != chunk)
+                throw new InvalidOperationException(
+                    $"{path}: '{output}' is [{string.Join(", ", shape)}] for a batch of {chunk}: the graph does not keep the batch dimension first" +
+                    (settings.FreeShape && session == model ? " (free_shape is on: this graph may need the batch size its export fixes)" : ""));
             sample ??= shape[1..];
             if (!shape[1..].SequenceEqual(sample))
                 throw new InvalidOperationException($"{path}: '{output}' changed shape between batches");

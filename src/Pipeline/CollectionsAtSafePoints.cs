@@ -18,8 +18,9 @@ namespace RaePipeline.Pipeline;
 /// started again, which is one full blocking collection at that moment. The resident size is watched too: native
 /// memory that only finalizers release does not count against the region's budget. A DiT^DH run grew by 12 MB a step,
 /// 20 GB in 1,500 steps; measured: without TorchSharp's AdamW step it did not grow, after a collection it stopped (the
-/// step's tensors are all disposed; what it leaves to finalizers are its temporary Scalars). A safe point renews once the resident size has grown by
-/// <see cref="RenewAfterResidentGrowthBytes"/> since the last renewal. Background work that runs torch calls
+/// step's tensors are all disposed; what it leaves to finalizers are its temporary Scalars). A safe point renews once
+/// the resident size has grown by <see cref="RenewAfterResidentGrowthBytes"/> since the last renewal (reading it costs
+/// about 40 us, per progress advance). Background work that runs torch calls
 /// (data prefetch) enters <see cref="EnterBackgroundTorchWork"/>, and a renewal waits until none is inside.
 /// </para>
 /// What is not covered: a thread other than the job thread that allocates the rest of the budget between two safe

@@ -88,8 +88,7 @@ public sealed class OnnxImageRunner : IDisposable
             var (fetched, shape) = RunChunk(session, path, input, output, fed, chunkShape);
             if (shape.Length == 0 || shape[0] != chunk)
                 throw new InvalidOperationException(
-                    $"{path}: '{output}' is [{string.Join(", ", shape)}] for a batch of {chunk}: the graph does not keep the batch dimension first" +
-                    (settings.FreeShape && session == model ? " (free_shape is on: this graph may need the batch size its export fixes)" : ""));
+                    $"{path}: '{output}' is [{string.Join(", ", shape)}] for a batch of {chunk}: the graph does not keep the batch dimension first{FreeShapeHint(session)}");
             sample ??= shape[1..];
             if (!shape[1..].SequenceEqual(sample))
                 throw new InvalidOperationException($"{path}: '{output}' changed shape between batches");
@@ -115,12 +114,14 @@ public sealed class OnnxImageRunner : IDisposable
         }
         catch (OnnxRuntimeException e)
         {
-            var freed = settings.FreeShape && session == model
-                ? " (free_shape is on: this graph may need the batch or image size its export fixes)" : "";
             throw new InvalidOperationException(
-                $"{path}: ONNX Runtime failed fetching '{output}' for input [{string.Join(", ", shape)}]{freed}: {e.Message}", e);
+                $"{path}: ONNX Runtime failed fetching '{output}' for input [{string.Join(", ", shape)}]{FreeShapeHint(session)}: {e.Message}", e);
         }
     }
+
+    /// <summary>What to add to a failure of <paramref name="session"/> when it is the model and its shape was freed.</summary>
+    string FreeShapeHint(InferenceSession session) => settings.FreeShape && session == model
+        ? " (free_shape is on: this graph may need the batch or image size its export fixes)" : "";
 
     public void Dispose()
     {

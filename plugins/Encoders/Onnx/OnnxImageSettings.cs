@@ -123,8 +123,12 @@ public sealed class OnnxImageSettings
     {
         if (option is <= 0)
             throw new ComponentConfigurationException($"input_size must be positive, got {option}", "input_size");
-        CheckImageInput(input, free ? null : option, file, option == null ? "input" : "input_size");
-        return option ?? FixedSide(input, file, "input") ?? fallback ?? throw new ComponentConfigurationException(
+        if (option is { } size)
+        {
+            CheckImageInput(input, free ? null : size, file, "input_size");
+            return size;
+        }
+        return FixedSide(input, file, "input") ?? fallback ?? throw new ComponentConfigurationException(
             $"{file.Path}: input '{input.Name}' is {input.ShapeText} (symbolic size); set `input_size`", "input_size", file.Path);
     }
 
